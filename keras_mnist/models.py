@@ -1,0 +1,94 @@
+"""A registry of named MNIST architectures, all Keras functional models.
+
+Every model takes raw 0-255 pixels, shape [batch, 28, 28, 1] channels-last, and
+returns class probabilities [batch, 10]. Scaling and normalisation are layers of
+the model, so the `.keras` file, the SavedModel and the TFLite model all take the
+same input a camera or a canvas gives.
+"""
+
+import keras
+import numpy as np
+from keras import layers
+
+# Mean and standard deviation of MNIST training pixels scaled to [0, 1], the
+# constants of the original notebook.
+PIXEL_MEAN = 0.1307
+PIXEL_STD = 0.3081
+
+_REGISTRY = {}
+
+
+def register(name):
+    """Decorator: adds a model builder to the registry under `name`."""
+
+    def add(builder):
+        if name in _REGISTRY:
+            raise ValueError(f"model {name!r} is registered twice")
+        _REGISTRY[name] = builder
+        return builder
+
+    return add
+
+
+def names():
+    """The registered architecture names, sorted."""
+    return sorted(_REGISTRY)
+
+
+def build(name, dropout_scale=1.0):
+    """Builds the architecture `name`; `dropout_scale` multiplies every dropout rate."""
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown model {name!r}; choose one of: {', '.join(names())}")
+    return _REGISTRY[name](dropout_scale=dropout_scale)
+
+
+def normalized_pixels(name="pixels"):
+    """The model input (raw pixels) and its scaled, normalised version."""
+    inputs = keras.Input(shape=(28, 28, 1), dtype="float32", name=name)
+    x = layers.Rescaling(1.0 / 255.0, name="scale")(inputs)
+    x = layers.Normalization(mean=PIXEL_MEAN, variance=PIXEL_STD**2, name="normalize")(x)
+    return inputs, x
+
+
+def conv_block(x, filters, dropout, name, kernel_size=3, padding="valid"):
+    """Conv2D without bias -> ReLU -> BatchNorm -> SpatialDropout2D (if dropout > 0).
+
+    The order (BN after the ReLU) and the missing bias are the notebook's.
+    """
+    x = layers.Conv2D(filters, kernel_size, padding=padding, use_bias=False, name=f"{name}_conv")(x)
+    x = layers.ReLU(name=f"{name}_relu")(x)
+    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    if dropout > 0:
+        x = layers.SpatialDropout2D(dropout, name=f"{name}_drop")(x)
+    return x
+
+
+def classifier_head(x):
+    """1x1 conv to the 10 classes, global average pooling, softmax."""
+    x = layers.Conv2D(10, 1, use_bias=False, name="classifier_conv")(x)
+    x = layers.GlobalAveragePooling2D(name="gap")(x)
+    return layers.Softmax(name="probabilities")(x)
+
+
+@register("seed")
+def seed_net(dropout_scale=1.0):
+    """The original notebook's network: 16,848 trainable parameters.
+
+    28 -> 26 -> 24 -> 22 -> pool 11 -> 9 -> 9 -> 7 -> 5, then 1x1 conv to 10 and GAP.
+    """
+    d = lambda rate: rate * dropout_scale  # noqa: E731
+    inputs, x = normalized_pixels()
+    x = conv_block(x, 16, d(0.25), "conv1a")
+    x = conv_block(x, 16, 0.0, "conv1b")
+    x = conv_block(x, 16, 0.0, "conv1c")
+    x = layers.MaxPooling2D(2, name="pool")(x)
+    x = conv_block(x, 16, d(0.25), "conv2a")
+    x = conv_block(x, 16, d(0.1), "conv2b", padding="same")
+    x = conv_block(x, 16, d(0.1), "conv2c")
+    x = conv_block(x, 32, d(0.25), "conv2d")
+    return keras.Model(inputs, classifier_head(x), name="seed")
+
+
+def count_trainable_params(model):
+    """Number of trainable scalars in `model`."""
+    return int(sum(np.prod(w.shape) for w in model.trainable_weights))

@@ -1,0 +1,33 @@
+"""Trains an MNIST network: `python -m keras_mnist.train --epochs=20`.
+
+Every hyperparameter is a flag (see --helpfull); presets are flagfiles:
+`python -m keras_mnist.train --flagfile=flags/seed.flags`.
+"""
+
+import sys
+
+from absl import app, flags, logging
+
+from keras_mnist import config, data, export, trainer
+
+config.define_flags()
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    # TF logs every SavedModel write at INFO; the training output is what a user came for.
+    logging.set_verbosity(logging.WARNING)
+    try:
+        trainer.train_and_evaluate(flags.FLAGS)
+    except (data.DataError, export.ExportError, trainer.TrainingDiverged) as e:
+        sys.exit(f"error: {e}")
+
+
+def run():
+    """Console-script entry point."""
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,228 @@
+"""Training and evaluation of one MNIST model: `train_and_evaluate(config)`.
+
+data -> model -> fit -> evaluate -> export, in that order, with the flags of
+`keras_mnist.config` as the configuration.
+"""
+
+import datetime
+import json
+import math
+import os
+import platform
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_mnist import config as config_lib
+from keras_mnist import data, export, models
+
+EVAL_BATCH_SIZE = 1000
+
+
+class TrainingDiverged(Exception):
+    """The loss became NaN or infinite; nothing was exported."""
+
+
+def make_schedule(config, steps_per_epoch):
+    """The learning rate as a function of the step, from --schedule."""
+    total = config.epochs * steps_per_epoch
+    lr = config.learning_rate
+    if config.schedule == "constant":
+        return lr
+    if config.schedule == "cosine":
+        return keras.optimizers.schedules.CosineDecay(lr, decay_steps=total)
+    warmup = int(total * config.warmup_fraction)
+    # One cycle: linear ramp from lr/25 (fastai's and PyTorch's OneCycleLR default)
+    # to the peak, then cosine annealing to zero.
+    return keras.optimizers.schedules.CosineDecay(
+        lr / 25.0, decay_steps=max(total - warmup, 1), warmup_target=lr, warmup_steps=warmup)
+
+
+def make_optimizer(config, steps_per_epoch):
+    """The optimizer named by --optimizer, with its schedule and weight decay."""
+    lr = make_schedule(config, steps_per_epoch)
+    wd = config.weight_decay or None
+    if config.optimizer == "sgd":
+        return keras.optimizers.SGD(lr, momentum=config.momentum, nesterov=config.nesterov,
+                                    weight_decay=wd)
+    if config.optimizer == "adam":
+        return keras.optimizers.Adam(lr, beta_1=config.momentum, weight_decay=wd)
+    return keras.optimizers.AdamW(lr, beta_1=config.momentum, weight_decay=config.weight_decay)
+
+
+def with_augmentation(model, config):
+    """`model` behind random rotations and shifts that act only in training.
+
+    The augmentation wraps the model rather than living in it, so what is
+    exported is the bare network.
+    """
+    augment = []
+    if config.augment_rotation > 0:
+        augment.append(keras.layers.RandomRotation(
+            config.augment_rotation / 360.0, fill_mode="constant", seed=config.seed))
+    if config.augment_shift > 0:
+        shift = config.augment_shift / 28.0
+        augment.append(keras.layers.RandomTranslation(
+            shift, shift, fill_mode="constant", seed=config.seed + 1))
+    if not augment:
+        return model
+    inputs = keras.Input(shape=data.IMAGE_SHAPE, name="pixels")
+    x = inputs
+    for layer in augment:
+        x = layer(x)
+    return keras.Model(inputs, model(x), name=f"{model.name}_augmented")
+
+
+def one_hot(dataset):
+    """Integer labels -> one-hot, which label smoothing needs."""
+    return dataset.map(lambda x, y: (x, tf.one_hot(y, data.NUM_CLASSES)))
+
+
+class EpochReport(keras.callbacks.Callback):
+    """Prints the notebook's evaluation line after each epoch and times the epochs."""
+
+    def __init__(self, eval_name, eval_size):
+        super().__init__()
+        self.eval_name, self.eval_size = eval_name, eval_size
+        self.epoch_seconds = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch_seconds.append(time.perf_counter() - self._start)
+        if logs and "val_accuracy" in logs:
+            print(notebook_line(self.eval_name, logs["val_nll"], logs["val_accuracy"],
+                                self.eval_size), flush=True)
+
+
+def notebook_line(name, loss, accuracy, size):
+    """`Test set: Average loss: 0.0194, Accuracy: 9941/10000 (99.41%)`."""
+    correct = round(accuracy * size)
+    return (f"{name} set: Average loss: {loss:.4f}, "
+            f"Accuracy: {correct}/{size} ({100.0 * correct / size:.2f}%)")
+
+
+def library_versions():
+    import absl
+    return {"python": platform.python_version(), "tensorflow": tf.__version__,
+            "keras": keras.__version__, "numpy": np.__version__,
+            "absl-py": getattr(absl, "__version__", None) or _dist_version("absl-py")}
+
+
+def _dist_version(name):
+    from importlib import metadata
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def train_and_evaluate(config, mnist=None):
+    """Trains the model the flags describe, reports the test set, exports it.
+
+    Args:
+      config: the parsed flags of `keras_mnist.config` (absl FlagValues or any
+        object with the same attributes).
+      mnist: a `data.Mnist` to use instead of loading --data_dir.
+
+    Returns:
+      The metrics dict (also written as JSON to the run folder and the export).
+
+    Raises:
+      data.DataError, export.ExportError, TrainingDiverged.
+    """
+    keras.utils.set_random_seed(config.seed)
+    if config.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    run_dir = config_lib.workdir(config)
+
+    # Data.
+    mnist = mnist or data.load(config.data_dir)
+    x_train, y_train = mnist.x_train, mnist.y_train
+    if config.train_size:
+        x_train, y_train = x_train[:config.train_size], y_train[:config.train_size]
+    if config.validation_size:
+        (x_train, y_train), (x_eval, y_eval) = data.split_validation(
+            x_train, y_train, config.validation_size, config.seed)
+        eval_name = "Validation"
+    else:
+        x_eval, y_eval, eval_name = mnist.x_test, mnist.y_test, "Test"
+    train_ds = one_hot(data.train_dataset(x_train, y_train, config.batch_size, config.seed))
+    eval_ds = one_hot(data.eval_dataset(x_eval, y_eval, EVAL_BATCH_SIZE))
+    steps_per_epoch = math.ceil(len(x_train) / config.batch_size)
+
+    # Model.
+    model = models.build(config.model, dropout_scale=config.dropout_scale)
+    trainable_params = models.count_trainable_params(model)
+    training_model = with_augmentation(model, config)
+    training_model.compile(
+        optimizer=make_optimizer(config, steps_per_epoch),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
+        # The plain cross-entropy, without smoothing: the notebook's "Average loss".
+        metrics=[keras.metrics.CategoricalAccuracy(name="accuracy"),
+                 keras.metrics.CategoricalCrossentropy(name="nll")],
+        steps_per_execution=config.steps_per_execution)
+
+    # Train.
+    report = EpochReport(eval_name, len(x_eval))
+    callbacks = [
+        keras.callbacks.ProgbarLogger(),  # Listed first so the report line follows the bar.
+        keras.callbacks.TerminateOnNaN(),
+        keras.callbacks.BackupAndRestore(os.path.join(run_dir, "backup")),
+        report,
+    ]
+    start = time.perf_counter()
+    history = training_model.fit(train_ds, epochs=config.epochs, validation_data=eval_ds,
+                                 callbacks=callbacks, verbose=config.verbose,
+                                 shuffle=False)  # train_ds shuffles itself, by seed.
+    train_seconds = time.perf_counter() - start
+    losses = history.history.get("loss", [])
+    if not losses or not all(np.isfinite(losses)) or len(losses) < len(report.epoch_seconds):
+        raise TrainingDiverged(
+            f"training diverged (loss {losses[-1] if losses else 'NaN'}) at epoch {len(losses)}; "
+            "lower --learning_rate; nothing was exported")
+
+    # Evaluate: the model saved is the last epoch's, and so are the numbers reported.
+    test_loss, test_accuracy = _evaluate(model, mnist.x_test, mnist.y_test)
+    if config.validation_size:
+        print(notebook_line("Test", test_loss, test_accuracy, len(mnist.x_test)), flush=True)
+    h = history.history
+    metrics = {
+        "model": config.model,
+        "trainable_params": trainable_params,
+        "final_test_accuracy": test_accuracy,
+        "final_test_loss": test_loss,
+        "epochs": [
+            {"epoch": i + 1, "train_loss": h["nll"][i], "train_accuracy": h["accuracy"][i],
+             f"{eval_name.lower()}_loss": h["val_nll"][i],
+             f"{eval_name.lower()}_accuracy": h["val_accuracy"][i],
+             "seconds": report.epoch_seconds[i]}
+            for i in range(len(h["loss"]))],
+        "train_seconds": train_seconds,
+        "seconds_per_epoch": float(np.mean(report.epoch_seconds)) if report.epoch_seconds else None,
+        "flags": config_lib.as_dict(config),
+        "versions": library_versions(),
+        "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+    os.makedirs(run_dir, exist_ok=True)
+    with open(os.path.join(run_dir, "metrics.json"), "w") as f:
+        json.dump(metrics, f, indent=2)
+    if config.export:
+        path = export.export_model(model, config.export_dir, config.export_name or config.model,
+                                   metrics=metrics)
+        metrics["export_path"] = path
+    print(f"Final test accuracy {100 * test_accuracy:.2f}% after {len(losses)} epochs "
+          f"({trainable_params:,} trainable parameters, {train_seconds:.0f} s)"
+          + (f"; exported to {metrics['export_path']}" if config.export else ""), flush=True)
+    return metrics
+
+
+def _evaluate(model, x, y):
+    """(cross-entropy, accuracy) of `model` on raw images `x`, labels `y`."""
+    probabilities = model.predict(data.eval_dataset(x, y, EVAL_BATCH_SIZE).map(lambda im, _: im),
+                                  verbose=0)
+    nll = keras.losses.sparse_categorical_crossentropy(y, probabilities)
+    return float(np.mean(nll)), float(np.mean(np.argmax(probabilities, axis=-1) == y))

@@ -1,0 +1,118 @@
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_mnist import config, export, trainer
+
+
+def quick_config(tmp_path, *extra):
+    """A 2-epoch run on the small subset, writing only under tmp_path."""
+    return config.parse([f"--workdir={tmp_path}/run", f"--export_dir={tmp_path}/models",
+                         "--epochs=2", "--batch_size=64", "--verbose=0", *extra])
+
+
+def test_short_run_learns_reports_and_exports(small_mnist, tmp_path, capsys):
+    metrics = trainer.train_and_evaluate(quick_config(tmp_path), mnist=small_mnist)
+    out = capsys.readouterr().out
+    assert out.count("Test set: Average loss: ") == 2
+    assert "Accuracy: " in out and "/1000 (" in out
+
+    assert metrics["trainable_params"] == 16_848
+    assert metrics["final_test_accuracy"] > 0.80  # 3,000 images, 2 epochs.
+    assert len(metrics["epochs"]) == 2
+    # The final figure is the last epoch's, not the best one's.
+    assert metrics["final_test_accuracy"] == pytest.approx(metrics["epochs"][-1]["test_accuracy"], abs=1e-6)
+    assert metrics["flags"]["epochs"] == 2 and metrics["versions"]["tensorflow"] == tf.__version__
+    assert all(e["seconds"] > 0 for e in metrics["epochs"])
+
+    path = metrics["export_path"]
+    assert path == os.path.join(str(tmp_path), "models", "seed", "1")
+    assert os.path.exists(os.path.join(path, "saved_model.pb"))
+    with open(os.path.join(path, "metrics.json")) as f:
+        assert json.load(f)["final_test_accuracy"] == metrics["final_test_accuracy"]
+    with open(os.path.join(tmp_path, "run", "metrics.json")) as f:
+        assert json.load(f)["trainable_params"] == 16_848
+
+    # The exported .keras model is the last epoch's model.
+    reloaded = keras.models.load_model(os.path.join(path, export.KERAS_FILENAME))
+    predictions = np.argmax(reloaded.predict(small_mnist.x_test, verbose=0), axis=-1)
+    assert np.mean(predictions == small_mnist.y_test) == pytest.approx(metrics["final_test_accuracy"], abs=1e-6)
+
+
+def test_same_seed_same_result_other_seed_other_result(small_mnist, tmp_path):
+    run = lambda name, seed: trainer.train_and_evaluate(  # noqa: E731
+        quick_config(tmp_path / name, f"--seed={seed}", "--epochs=1", "--noexport"), mnist=small_mnist)
+    a, b, c = run("a", 5), run("b", 5), run("c", 6)
+    assert a["final_test_loss"] == b["final_test_loss"]
+    assert a["final_test_accuracy"] == b["final_test_accuracy"]
+    assert a["final_test_loss"] != c["final_test_loss"]
+
+
+def test_second_run_exports_a_new_version(small_mnist, tmp_path):
+    cfg = quick_config(tmp_path, "--epochs=1", "--export_name=mine")
+    first = trainer.train_and_evaluate(cfg, mnist=small_mnist)["export_path"]
+    before = sorted(os.listdir(first))
+    second = trainer.train_and_evaluate(cfg, mnist=small_mnist)["export_path"]
+    assert (os.path.basename(first), os.path.basename(second)) == ("1", "2")
+    assert sorted(os.listdir(first)) == before
+
+
+def test_validation_split_replaces_the_test_set_during_training(small_mnist, tmp_path, capsys):
+    metrics = trainer.train_and_evaluate(
+        quick_config(tmp_path, "--epochs=1", "--validation_size=500", "--noexport"), mnist=small_mnist)
+    out = capsys.readouterr().out
+    assert "Validation set: Average loss: " in out and "/500 (" in out
+    assert "validation_accuracy" in metrics["epochs"][0] and "test_accuracy" not in metrics["epochs"][0]
+    assert out.count("Test set: ") == 1  # Reported once, at the end.
+
+
+def test_divergence_stops_and_exports_nothing(small_mnist, tmp_path):
+    cfg = quick_config(tmp_path, "--learning_rate=1e30", "--schedule=constant", "--augment_rotation=0")
+    with pytest.raises(trainer.TrainingDiverged, match="lower --learning_rate; nothing was exported"):
+        trainer.train_and_evaluate(cfg, mnist=small_mnist)
+    assert not os.path.exists(tmp_path / "models")
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam", "adamw"])
+def test_each_optimizer_trains(small_mnist, tmp_path, optimizer):
+    lr = "0.05" if optimizer == "sgd" else "0.003"
+    metrics = trainer.train_and_evaluate(
+        quick_config(tmp_path, f"--optimizer={optimizer}", f"--learning_rate={lr}", "--epochs=1",
+                     "--noexport", "--train_size=1500"), mnist=small_mnist)
+    assert metrics["final_test_accuracy"] > 0.5
+
+
+def test_onecycle_warms_up_to_the_peak_then_anneals():
+    cfg = config.parse(["--learning_rate=0.1", "--warmup_fraction=0.2", "--epochs=10"])
+    schedule = trainer.make_schedule(cfg, steps_per_epoch=100)
+    lr = [float(schedule(step)) for step in (0, 100, 200, 600, 1000)]
+    assert lr[0] == pytest.approx(0.1 / 25)
+    assert lr[0] < lr[1] < lr[2] == pytest.approx(0.1)
+    assert lr[2] > lr[3] > lr[4] and lr[4] < 1e-6
+
+
+def test_constant_schedule_is_the_learning_rate():
+    cfg = config.parse(["--schedule=constant", "--learning_rate=0.01"])
+    assert trainer.make_schedule(cfg, steps_per_epoch=10) == 0.01
+
+
+def test_augmentation_is_not_part_of_the_exported_model():
+    from keras_mnist import models
+    cfg = config.parse(["--augment_rotation=15", "--augment_shift=3"])
+    model = models.build("seed")
+    wrapped = trainer.with_augmentation(model, cfg)
+    names = [layer.__class__.__name__ for layer in wrapped.layers]
+    assert "RandomRotation" in names and "RandomTranslation" in names
+    assert not any(name.startswith("Random") for name in (l.__class__.__name__ for l in model.layers))
+    x = np.random.default_rng(0).integers(0, 256, (4, 28, 28, 1)).astype("float32")
+    # In inference the augmentation is the identity.
+    np.testing.assert_allclose(wrapped(x, training=False), model(x, training=False), rtol=1e-6)
+
+
+def test_notebook_line_format():
+    assert trainer.notebook_line("Test", 0.01941, 0.9941, 10000) == \
+        "Test set: Average loss: 0.0194, Accuracy: 9941/10000 (99.41%)"
