@@ -84,6 +84,8 @@ def define_flags(flag_values=flags.FLAGS):
            "Base folder of exports: <export_dir>/<export_name>/<version>/.")
     define(flags.DEFINE_string, "export_name", None, "Model name under --export_dir. Default: --model.")
     define(flags.DEFINE_boolean, "export", True, "Export the trained model at the end.")
+    define(flags.DEFINE_boolean, "export_tflite", True,
+           "Also export the TFLite variants (float32, float16, int8) and the model card.")
 
     flags.register_multi_flags_validator(
         ["train_size", "validation_size"],

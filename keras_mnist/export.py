@@ -1,6 +1,9 @@
-"""Exports a trained Keras model in the layout TF Serving watches.
+"""Exports a trained Keras model in the layout TF Serving watches, with TFLite beside it.
 
-    <export_dir>/<name>/<version>/   SavedModel (tag `serve`) + model.keras + metrics.json
+    <export_dir>/<name>/<version>/   SavedModel (tag `serve`), model.keras, metrics.json,
+                                     model_{float32,float16,int8}.tflite, model_card.json
+
+    python -m keras_mnist.export MODEL.keras [--export_dir=savedmodels --export_name=NAME]
 
 Versions are integers. A new export takes the next free one and never replaces
 an existing one; it is written to a hidden temporary folder beside it and renamed
@@ -15,10 +18,12 @@ import tempfile
 import keras
 import tensorflow as tf
 
-from keras_mnist import data
+from keras_mnist import data, model_card, preprocess
+from keras_mnist.serving import IMAGE_BYTES_SIGNATURE, SERVING_SIGNATURE
 
 KERAS_FILENAME = "model.keras"
 METRICS_FILENAME = "metrics.json"
+MODEL_CARD_FILENAME = "model_card.json"
 
 
 class ExportError(Exception):
@@ -34,23 +39,45 @@ def versions(base_dir):
 
 
 def serving_archive(model):
-    """An ExportArchive with the `serving_default` signature: images -> probabilities, classes."""
+    """An ExportArchive with TF Serving's signatures for `model`.
+
+    `serving_default`: `images` float32 [batch, 28, 28, 1] raw 0-255 pixels,
+    white digit on black -> `probabilities` float32 [batch, 10], `classes` int64.
+    `serve_image_bytes`: `image_bytes` string [batch] of encoded PNG/JPEG (TF
+    Serving's {"b64": ...} JSON form) -> the same outputs; decoding, grey
+    conversion, resizing and polarity are done in the graph.
+    """
     archive = keras.export.ExportArchive()
     archive.track(model)
 
-    def serve(images):
+    def predict(images):
         probabilities = model(images, training=False)
         return {"probabilities": probabilities,
                 "classes": tf.argmax(probabilities, axis=-1, output_type=tf.int64)}
 
+    def serve(images):
+        # The network is fully convolutional and would answer a 32x32 image too;
+        # a request of another shape is an error, not a guess.
+        return predict(tf.ensure_shape(images, [None, *data.IMAGE_SHAPE]))
+
+    def serve_image_bytes(image_bytes):
+        return predict(preprocess.decode_digits(image_bytes))
+
     archive.add_endpoint(
-        name="serving_default", fn=serve,
+        name=SERVING_SIGNATURE, fn=serve,
         input_signature=[tf.TensorSpec([None, *data.IMAGE_SHAPE], tf.float32, name="images")])
+    archive.add_endpoint(
+        name=IMAGE_BYTES_SIGNATURE, fn=serve_image_bytes,
+        input_signature=[tf.TensorSpec([None], tf.string, name="image_bytes")])
     return archive
 
 
-def export_model(model, export_dir, name, metrics=None):
-    """Writes `model` as the next version under <export_dir>/<name>/; returns its path."""
+def export_model(model, export_dir, name, metrics=None, mnist=None):
+    """Writes `model` as the next version under <export_dir>/<name>/; returns its path.
+
+    With `mnist` (a `data.Mnist`), also writes the TFLite variants, calibrated on
+    training images and evaluated on the test set, and the model card.
+    """
     base = os.path.join(export_dir, name)
     if os.path.exists(export_dir) and not os.path.isdir(export_dir):
         raise ExportError(f"--export_dir {export_dir} is a file; pass a folder")
@@ -63,8 +90,10 @@ def export_model(model, export_dir, name, metrics=None):
         serving_archive(model).write_out(staging, verbose=False)
         model.save(os.path.join(staging, KERAS_FILENAME))
         if metrics is not None:
-            with open(os.path.join(staging, METRICS_FILENAME), "w") as f:
-                json.dump(metrics, f, indent=2)
+            _write_json(os.path.join(staging, METRICS_FILENAME), metrics)
+        if mnist is not None:
+            card = model_card.build(model, staging, mnist, metrics)
+            _write_json(os.path.join(staging, MODEL_CARD_FILENAME), card)
         os.chmod(staging, 0o755)  # mkdtemp makes it private; a server may run as another user.
         return _publish(staging, base)
     except BaseException as e:
@@ -72,6 +101,11 @@ def export_model(model, export_dir, name, metrics=None):
         if isinstance(e, OSError):
             raise ExportError(f"export to {base} failed ({e.strerror or e}); nothing was written") from None
         raise
+
+
+def _write_json(path, obj):
+    with open(path, "w") as f:
+        json.dump(obj, f, indent=2)
 
 
 def _publish(staging, base):
@@ -85,3 +119,42 @@ def _publish(staging, base):
         except OSError:
             if not os.path.exists(target):
                 raise
+
+
+def main(argv):
+    """`python -m keras_mnist.export MODEL.keras`: re-exports a saved Keras model."""
+    from absl import app, flags
+
+    from keras_mnist import inference
+
+    FLAGS = flags.FLAGS
+    if len(argv) != 2:
+        raise app.UsageError("usage: python -m keras_mnist.export MODEL.keras [flags]")
+    path = argv[1]
+    try:
+        model = inference.KerasClassifier(path).model if path.endswith(".keras") else None
+        if model is None:
+            raise inference.ModelLoadError(f"{path}: pass a .keras file")
+        metrics_path = os.path.join(os.path.dirname(path), METRICS_FILENAME)
+        metrics = None
+        if os.path.exists(metrics_path):
+            with open(metrics_path) as f:
+                metrics = json.load(f)
+        mnist = data.load(FLAGS.data_dir) if FLAGS.tflite else None
+        target = export_model(model, FLAGS.export_dir, FLAGS.export_name or model.name,
+                              metrics=metrics, mnist=mnist)
+    except (inference.ModelLoadError, data.DataError, ExportError) as e:
+        raise SystemExit(f"error: {e}")
+    print(f"Exported {path} to {target}")
+
+
+if __name__ == "__main__":
+    from absl import app, flags, logging
+
+    flags.DEFINE_string("export_dir", "savedmodels", "Base folder: <export_dir>/<export_name>/<version>/.")
+    flags.DEFINE_string("export_name", None, "Model name under --export_dir. Default: the model's name.")
+    flags.DEFINE_boolean("tflite", True, "Also write the TFLite variants and the model card "
+                         "(needs MNIST: calibration and test images).")
+    flags.DEFINE_string("data_dir", None, "MNIST IDX folder; default $KERAS_MNIST_DATA_DIR, else tfds.")
+    logging.set_verbosity(logging.WARNING)
+    app.run(main)

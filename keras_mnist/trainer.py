@@ -212,7 +212,7 @@ def train_and_evaluate(config, mnist=None):
         json.dump(metrics, f, indent=2)
     if config.export:
         path = export.export_model(model, config.export_dir, config.export_name or config.model,
-                                   metrics=metrics)
+                                   metrics=metrics, mnist=mnist if config.export_tflite else None)
         metrics["export_path"] = path
     print(f"Final test accuracy {100 * test_accuracy:.2f}% after {len(losses)} epochs "
           f"({trainable_params:,} trainable parameters, {train_seconds:.0f} s)"

@@ -63,6 +63,6 @@ def test_failed_export_leaves_no_half_written_version(model, tmp_path, monkeypat
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(type(model), "save", disk_full)
-    with pytest.raises(export.ExportError, match="No space left on device; nothing was written"):
+    with pytest.raises(export.ExportError, match=r"No space left on device\); nothing was written"):
         export.export_model(model, str(tmp_path), "m")
     assert sorted(os.listdir(tmp_path / "m")) == ["1"]

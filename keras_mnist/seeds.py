@@ -1,0 +1,67 @@
+"""Reruns a recipe on several seeds and prints README's results table.
+
+    python -m keras_mnist.seeds --seeds=1,2,3 -- --epochs=20
+    python -m keras_mnist.seeds --seeds=1,2,3 -- --flagfile=flags/seed.flags
+
+Each seed is a fresh `python -m keras_mnist.train` process, run one after the
+other (parallel runs on a small CPU slow each other and spoil the timings).
+Wall time is process start to exit: imports, data loading, training, final
+evaluation. Accuracy is the final epoch's on the 10,000 test images. Flags after
+`--` go to every training run; exports go to a temporary folder.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+from absl import app, flags
+
+_SEEDS = flags.DEFINE_list("seeds", ["1", "2", "3"], "Seeds to train, one run each.")
+_OUTPUT = flags.DEFINE_string("output", None, "Also write the results as JSON here.")
+
+
+def run_seed(seed, train_args, scratch):
+    """Trains once in a subprocess; returns (metrics dict, wall seconds)."""
+    workdir = os.path.join(scratch, f"seed{seed}")
+    command = [sys.executable, "-m", "keras_mnist.train", *train_args, f"--seed={seed}",
+               f"--workdir={workdir}", f"--export_dir={os.path.join(scratch, 'exports')}",
+               "--verbose=2"]
+    start = time.perf_counter()
+    subprocess.run(command, check=True)
+    wall = time.perf_counter() - start
+    with open(os.path.join(workdir, "metrics.json")) as f:
+        return json.load(f), wall
+
+
+def table(rows):
+    """Markdown table of (seed, metrics, wall seconds) rows."""
+    lines = ["| seed | parameters | epochs | final test accuracy | wall time |",
+             "|---:|---:|---:|---:|---:|"]
+    for seed, metrics, wall in rows:
+        lines.append(f"| {seed} | {metrics['trainable_params']:,} | {len(metrics['epochs'])} | "
+                     f"{100 * metrics['final_test_accuracy']:.2f} % | {wall:.0f} s |")
+    accuracies = [m["final_test_accuracy"] for _, m, _ in rows]
+    lines.append(f"\nmin {100 * min(accuracies):.2f} %, mean {100 * sum(accuracies) / len(rows):.2f} %")
+    return "\n".join(lines)
+
+
+def main(argv):
+    train_args = argv[1:]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="keras_mnist_seeds_") as scratch:
+        for seed in _SEEDS.value:
+            metrics, wall = run_seed(int(seed), train_args, scratch)
+            rows.append((int(seed), metrics, wall))
+            print(f"seed {seed}: {100 * metrics['final_test_accuracy']:.2f} % in {wall:.0f} s", flush=True)
+    print(f"\npython -m keras_mnist.train {' '.join(train_args)}\n")
+    print(table(rows))
+    if _OUTPUT.value:
+        with open(_OUTPUT.value, "w") as f:
+            json.dump([{"seed": s, "wall_seconds": w, **m} for s, m, w in rows], f, indent=2)
+
+
+if __name__ == "__main__":
+    app.run(main)
