@@ -18,7 +18,7 @@ import tempfile
 import keras
 import tensorflow as tf
 
-from keras_mnist import data, model_card, preprocess
+from keras_mnist import data, model_card, models, preprocess
 from keras_mnist.serving import IMAGE_BYTES_SIGNATURE, SERVING_SIGNATURE
 
 KERAS_FILENAME = "model.keras"
@@ -88,7 +88,8 @@ def export_model(model, export_dir, name, metrics=None, mnist=None):
         raise ExportError(f"cannot create {base} ({e.strerror}); pass a writable --export_dir") from None
     try:
         serving_archive(model).write_out(staging, verbose=False)
-        model.save(os.path.join(staging, KERAS_FILENAME))
+        # Stock layers: the .keras file loads anywhere Keras does.
+        models.with_stock_layers(model).save(os.path.join(staging, KERAS_FILENAME))
         if metrics is not None:
             _write_json(os.path.join(staging, METRICS_FILENAME), metrics)
         if mnist is not None:

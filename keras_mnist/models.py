@@ -92,6 +92,23 @@ def seed_net(dropout_scale=1.0):
     return keras.Model(inputs, classifier_head(x), name="seed")
 
 
+def with_stock_layers(model):
+    """A copy of `model` with stock Keras layers in place of this project's fast ones.
+
+    Inference is identical; the copy's `.keras` file loads with Keras alone,
+    without importing keras_mnist.
+    """
+
+    def clone(layer):
+        if isinstance(layer, FusedBatchNormalization):
+            return layers.BatchNormalization.from_config(layer.get_config())
+        return layer.__class__.from_config(layer.get_config())
+
+    stock = keras.models.clone_model(model, clone_function=clone)
+    stock.set_weights(model.get_weights())
+    return stock
+
+
 def count_trainable_params(model):
     """Number of trainable scalars in `model`."""
     return int(sum(np.prod(w.shape) for w in model.trainable_weights))

@@ -50,3 +50,14 @@ def write_idx_folder(folder, n_train=20, n_test=10, gz=False, seed=0):
             with open(os.path.join(folder, stem), "wb") as f:
                 f.write(payload)
     return arrays
+
+
+@pytest.fixture(scope="session")
+def trained_export(small_mnist, tmp_path_factory):
+    """A briefly trained reference network, exported with TFLite variants and model card."""
+    from keras_mnist import config, trainer
+
+    root = tmp_path_factory.mktemp("trained")
+    cfg = config.parse([f"--workdir={root}/run", f"--export_dir={root}/models", "--epochs=2",
+                        "--batch_size=64", "--verbose=0", "--seed=3"])
+    return trainer.train_and_evaluate(cfg, mnist=small_mnist)["export_path"]

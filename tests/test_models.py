@@ -45,3 +45,22 @@ def test_unknown_model_lists_the_choices():
 def test_registry_rejects_a_second_builder_under_one_name():
     with pytest.raises(ValueError, match="registered twice"):
         models.register("seed")(lambda dropout_scale=1.0: None)
+
+
+def test_stock_copy_predicts_the_same_and_loads_without_keras_mnist(tmp_path):
+    import subprocess
+    import sys
+
+    model = models.build("seed")
+    x = np.random.default_rng(0).integers(0, 256, (4, 28, 28, 1)).astype(np.float32)
+    model(x, training=True)  # Move the batch-norm statistics off their initial values.
+    stock = models.with_stock_layers(model)
+    assert not any(type(l).__module__.startswith("keras_mnist") for l in stock.layers)
+    np.testing.assert_allclose(stock(x, training=False), model(x, training=False), rtol=1e-5, atol=1e-7)
+    stock.save(tmp_path / "m.keras")
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "expected.npy", np.asarray(model(x, training=False)))
+    code = (f"import keras, numpy as np; m = keras.models.load_model({str(tmp_path / 'm.keras')!r}); "
+            f"np.testing.assert_allclose(m.predict(np.load({str(tmp_path / 'x.npy')!r}), verbose=0), "
+            f"np.load({str(tmp_path / 'expected.npy')!r}), rtol=1e-5, atol=1e-7)")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=300)
