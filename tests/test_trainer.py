@@ -12,7 +12,7 @@ from keras_mnist import config, export, trainer
 def quick_config(tmp_path, *extra):
     """A 2-epoch run on the small subset, writing only under tmp_path."""
     return config.parse([f"--workdir={tmp_path}/run", f"--export_dir={tmp_path}/models",
-                         "--epochs=2", "--batch_size=64", "--verbose=0", *extra])
+                         "--epochs=2", "--batch_size=64", "--verbose=0", "--noexport_tflite", *extra])
 
 
 def test_short_run_learns_reports_and_exports(small_mnist, tmp_path, capsys):

@@ -1,0 +1,20 @@
+import os
+
+from keras_mnist import seeds
+
+
+def test_table_reports_final_accuracy_and_wall_time():
+    rows = [(1, {"trainable_params": 16848, "final_test_accuracy": 0.9942, "epochs": [{}] * 20}, 301.4),
+            (2, {"trainable_params": 16848, "final_test_accuracy": 0.9951, "epochs": [{}] * 20}, 299.6)]
+    text = seeds.table(rows)
+    assert "| 1 | 16,848 | 20 | 99.42 % | 301 s |" in text
+    assert "| 2 | 16,848 | 20 | 99.51 % | 300 s |" in text
+    assert text.endswith("min 99.42 %, mean 99.47 %")
+
+
+def test_run_seed_trains_in_a_subprocess(mnist, tmp_path):
+    # A real (tiny) training run through the command line, as the script does it.
+    metrics, wall = seeds.run_seed(4, ["--epochs=1", "--train_size=1000", "--noexport_tflite"], str(tmp_path))
+    assert metrics["flags"]["seed"] == 4 and metrics["flags"]["train_size"] == 1000
+    assert 0.0 < metrics["final_test_accuracy"] <= 1.0 and wall > 0
+    assert os.path.exists(tmp_path / "exports" / "seed" / "1" / "saved_model.pb")
