@@ -20,7 +20,7 @@ def main(argv):
     logging.set_verbosity(logging.WARNING)
     try:
         trainer.train_and_evaluate(flags.FLAGS)
-    except (data.DataError, export.ExportError, trainer.TrainingDiverged) as e:
+    except (data.DataError, export.ExportError, trainer.TrainingDiverged, trainer.RunFolderError) as e:
         sys.exit(f"error: {e}")
 
 

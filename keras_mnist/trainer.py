@@ -25,6 +25,36 @@ class TrainingDiverged(Exception):
     """The loss became NaN or infinite; nothing was exported."""
 
 
+class RunFolderError(Exception):
+    """The run folder holds an unfinished run with other flags."""
+
+
+# Flags that do not change what is trained; a run may resume with other values.
+_RESUMABLE_FLAGS = {"verbose", "workdir", "export", "export_dir", "export_name", "export_tflite", "data_dir"}
+RUN_FLAGS_FILENAME = "run_flags.json"
+
+
+def claim_run_folder(run_dir, config):
+    """Records the run's flags in `run_dir`; refuses a backup left by a different run.
+
+    BackupAndRestore resumes whatever checkpoint it finds in the folder; one from
+    a run with another recipe would silently continue the wrong training.
+    """
+    wanted = {k: v for k, v in config_lib.as_dict(config).items() if k not in _RESUMABLE_FLAGS}
+    path = os.path.join(run_dir, RUN_FLAGS_FILENAME)
+    if os.path.isdir(os.path.join(run_dir, "backup")) and os.path.exists(path):
+        with open(path) as f:
+            recorded = json.load(f)
+        changed = sorted(k for k in set(wanted) | set(recorded) if wanted.get(k) != recorded.get(k))
+        if changed:
+            raise RunFolderError(
+                f"{run_dir} holds an unfinished run with other flags (--{', --'.join(changed)}); "
+                f"pass another --workdir, or delete {os.path.join(run_dir, 'backup')} to start over")
+    os.makedirs(run_dir, exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(wanted, f, indent=2)
+
+
 def make_schedule(config, steps_per_epoch):
     """The learning rate as a function of the step, from --schedule."""
     total = config.epochs * steps_per_epoch
@@ -120,6 +150,20 @@ def _dist_version(name):
         return None
 
 
+def build_training_model(config, steps_per_epoch):
+    """(model, compiled training model): the network, and it behind the augmentation."""
+    model = models.build(config.model, dropout_scale=config.dropout_scale)
+    training_model = with_augmentation(model, config)
+    training_model.compile(
+        optimizer=make_optimizer(config, steps_per_epoch),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
+        # The plain cross-entropy, without smoothing: the notebook's "Average loss".
+        metrics=[keras.metrics.CategoricalAccuracy(name="accuracy"),
+                 keras.metrics.CategoricalCrossentropy(name="nll")],
+        steps_per_execution=config.steps_per_execution)
+    return model, training_model
+
+
 def train_and_evaluate(config, mnist=None):
     """Trains the model the flags describe, reports the test set, exports it.
 
@@ -138,6 +182,7 @@ def train_and_evaluate(config, mnist=None):
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
     run_dir = config_lib.workdir(config)
+    claim_run_folder(run_dir, config)
 
     # Data.
     mnist = mnist or data.load(config.data_dir)
@@ -155,16 +200,8 @@ def train_and_evaluate(config, mnist=None):
     steps_per_epoch = math.ceil(len(x_train) / config.batch_size)
 
     # Model.
-    model = models.build(config.model, dropout_scale=config.dropout_scale)
+    model, training_model = build_training_model(config, steps_per_epoch)
     trainable_params = models.count_trainable_params(model)
-    training_model = with_augmentation(model, config)
-    training_model.compile(
-        optimizer=make_optimizer(config, steps_per_epoch),
-        loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
-        # The plain cross-entropy, without smoothing: the notebook's "Average loss".
-        metrics=[keras.metrics.CategoricalAccuracy(name="accuracy"),
-                 keras.metrics.CategoricalCrossentropy(name="nll")],
-        steps_per_execution=config.steps_per_execution)
 
     # Train.
     report = EpochReport(eval_name, len(x_eval))

@@ -116,3 +116,15 @@ def test_augmentation_is_not_part_of_the_exported_model():
 def test_notebook_line_format():
     assert trainer.notebook_line("Test", 0.01941, 0.9941, 10000) == \
         "Test set: Average loss: 0.0194, Accuracy: 9941/10000 (99.41%)"
+
+
+def test_a_backup_of_another_recipe_is_not_resumed(tmp_path):
+    cfg = config.parse([f"--workdir={tmp_path}", "--learning_rate=0.1"])
+    trainer.claim_run_folder(str(tmp_path), cfg)
+    os.makedirs(tmp_path / "backup")  # As BackupAndRestore leaves it after a crash.
+    # The same recipe (other verbosity) may resume...
+    trainer.claim_run_folder(str(tmp_path), config.parse([f"--workdir={tmp_path}", "--learning_rate=0.1",
+                                                          "--verbose=2"]))
+    # ...another may not.
+    with pytest.raises(trainer.RunFolderError, match=r"other flags \(--learning_rate\); pass another --workdir"):
+        trainer.claim_run_folder(str(tmp_path), config.parse([f"--workdir={tmp_path}", "--learning_rate=0.2"]))
