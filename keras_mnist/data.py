@@ -171,11 +171,21 @@ def split_validation(x, y, validation_size, seed):
     return (x[kept], y[kept]), (x[held], y[held])
 
 
-def train_dataset(x, y, batch_size, seed):
-    """Training batches, reshuffled every epoch in an order fixed by `seed`."""
-    ds = tf.data.Dataset.from_tensor_slices((x, y)).cache()
-    ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+def train_dataset(x, y, batch_size, seed, epochs=1, first_epoch=0):
+    """Training batches for epochs `first_epoch` .. `epochs - 1`, one after the other.
+
+    Each epoch is a fresh shuffle whose order depends only on (seed, epoch), not
+    on how many epochs this process has already run: a run resumed at epoch k
+    sees exactly the batches an uninterrupted run sees from epoch k on.
+    """
+    examples = tf.data.Dataset.from_tensor_slices((x, y)).cache()
+
+    def one_epoch(epoch):
+        order_seed = tf.cast(seed, tf.int64) * 1_000_003 + epoch
+        return examples.shuffle(len(x), seed=order_seed).batch(batch_size)
+
+    epochs_ds = tf.data.Dataset.range(first_epoch, epochs)
+    return epochs_ds.flat_map(one_epoch).prefetch(tf.data.AUTOTUNE)
 
 
 def eval_dataset(x, y, batch_size):

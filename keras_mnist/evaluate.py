@@ -50,53 +50,10 @@ def report(result):
     return "\n".join(lines)
 
 
-def save_confusion_png(result, path, title="Confusion matrix"):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.5, 5.5))
-    # Log colour scale: the diagonal holds ~1000 per cell, the errors a handful.
-    image = ax.imshow(np.log1p(result.confusion), cmap="Blues")
-    for (i, j), count in np.ndenumerate(result.confusion):
-        if count:
-            ax.text(j, i, str(count), ha="center", va="center", fontsize=7,
-                    color="white" if i == j else "black")
-    ax.set(xticks=range(10), yticks=range(10), xlabel="predicted", ylabel="true",
-           title=f"{title} — accuracy {100 * result.accuracy:.2f}%")
-    fig.colorbar(image, ax=ax, label="log(1 + count)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
-def save_errors_png(result, x, y, path, max_images=100):
-    """A grid of misclassified digits, each titled true -> predicted (probability)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    wrong = np.flatnonzero(result.predictions != y)[:max_images]
-    cols = 10
-    rows = max(1, int(np.ceil(len(wrong) / cols)))
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.1, rows * 1.3), squeeze=False)
-    for ax in axes.flat:
-        ax.axis("off")
-    for ax, i in zip(axes.flat, wrong):
-        ax.imshow(x[i, ..., 0], cmap="gray", vmin=0, vmax=255)
-        p = result.probabilities[i, result.predictions[i]]
-        ax.set_title(f"{y[i]}→{result.predictions[i]} ({p:.2f})", fontsize=7)
-    fig.suptitle(f"{len(np.flatnonzero(result.predictions != y))} misclassified "
-                 f"(first {len(wrong)} shown): true→predicted (probability)", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
 def main(argv):
     from absl import app, flags
 
-    from keras_mnist import inference
+    from keras_mnist import inference, plots
 
     FLAGS = flags.FLAGS
     if len(argv) != 2:
@@ -110,10 +67,10 @@ def main(argv):
     print(f"{argv[1]} ({classifier.kind}) on the MNIST test set")
     print(report(result))
     if FLAGS.confusion_png:
-        save_confusion_png(result, FLAGS.confusion_png)
+        plots.save_confusion_png(result, FLAGS.confusion_png)
         print(f"wrote {FLAGS.confusion_png}")
     if FLAGS.errors_png:
-        save_errors_png(result, mnist.x_test, mnist.y_test, FLAGS.errors_png)
+        plots.save_errors_png(result, mnist.x_test, mnist.y_test, FLAGS.errors_png)
         print(f"wrote {FLAGS.errors_png}")
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_mnist import config as config_lib
-from keras_mnist import data, export, models
+from keras_mnist import data, export, models, plots
 
 EVAL_BATCH_SIZE = 1000
 
@@ -110,20 +110,86 @@ def one_hot(dataset):
     return dataset.map(lambda x, y: (x, tf.one_hot(y, data.NUM_CLASSES)))
 
 
-class EpochReport(keras.callbacks.Callback):
-    """Prints the notebook's evaluation line after each epoch and times the epochs."""
+class BackupUnlessDiverged(keras.callbacks.BackupAndRestore):
+    """BackupAndRestore that never backs up a diverged model.
 
-    def __init__(self, eval_name, eval_size):
+    After a NaN loss the folder keeps the last good epoch's backup (stock
+    BackupAndRestore would save the NaN weights, then delete the folder).
+    """
+
+    diverged = False
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None and not np.isfinite(logs.get("loss", 0.0)):
+            self.diverged = True
+            return
+        super().on_epoch_end(epoch, logs)
+
+    def on_train_end(self, logs=None):
+        if not self.diverged:
+            super().on_train_end(logs)
+
+
+def resumed_epoch(backup_dir):
+    """The epoch a BackupAndRestore backup in `backup_dir` resumes at (0 if none).
+
+    Read before fit() so the data pipeline can start at that epoch's shuffle.
+    """
+    path = os.path.join(backup_dir, "training_metadata.json")  # BackupAndRestore's file.
+    if not os.path.exists(path):
+        return 0
+    with open(path) as f:
+        return int(json.load(f)["epoch"])
+
+
+class EpochSeeds(keras.callbacks.Callback):
+    """Puts every random stream (dropout, augmentation) at a state fixed by (seed, epoch).
+
+    With the data order also fixed per epoch, epoch k does the same thing whether
+    the run started at epoch 0 or resumed at k from a backup.
+    """
+
+    def on_epoch_begin(self, epoch, logs=None):
+        for variable in self.model.variables:
+            if variable.name == "seed_generator_state":
+                state = np.asarray(variable.numpy())
+                # [generator seed, counter]: the counter restarts at a per-epoch offset.
+                variable.assign(np.array([state[0], epoch * 2**20], dtype=state.dtype))
+
+
+class EpochReport(keras.callbacks.Callback):
+    """Prints the notebook's evaluation line after each epoch, and keeps the epochs' record.
+
+    The record (losses, accuracies, seconds) is saved in the run folder after
+    every epoch, so a resumed run's metrics still cover all its epochs.
+    """
+
+    def __init__(self, eval_name, eval_size, path=None, first_epoch=0):
         super().__init__()
-        self.eval_name, self.eval_size = eval_name, eval_size
-        self.epoch_seconds = []
+        self.eval_name, self.eval_size, self.path = eval_name, eval_size, path
+        self.records = []
+        if path and first_epoch and os.path.exists(path):
+            with open(path) as f:
+                self.records = [r for r in json.load(f) if r["epoch"] <= first_epoch]
+
+    @property
+    def epoch_seconds(self):
+        return [r["seconds"] for r in self.records]
 
     def on_epoch_begin(self, epoch, logs=None):
         self._start = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
-        self.epoch_seconds.append(time.perf_counter() - self._start)
-        if logs and "val_accuracy" in logs:
+        logs = logs or {}
+        name = self.eval_name.lower()
+        self.records.append({
+            "epoch": epoch + 1, "train_loss": logs.get("nll"), "train_accuracy": logs.get("accuracy"),
+            f"{name}_loss": logs.get("val_nll"), f"{name}_accuracy": logs.get("val_accuracy"),
+            "seconds": time.perf_counter() - self._start})
+        if self.path:
+            with open(self.path, "w") as f:
+                json.dump(self.records, f, indent=1)
+        if "val_accuracy" in logs:
             print(notebook_line(self.eval_name, logs["val_nll"], logs["val_accuracy"],
                                 self.eval_size), flush=True)
 
@@ -195,7 +261,12 @@ def train_and_evaluate(config, mnist=None):
         eval_name = "Validation"
     else:
         x_eval, y_eval, eval_name = mnist.x_test, mnist.y_test, "Test"
-    train_ds = one_hot(data.train_dataset(x_train, y_train, config.batch_size, config.seed))
+    backup_dir = os.path.join(run_dir, "backup")
+    first_epoch = resumed_epoch(backup_dir)
+    if first_epoch:
+        print(f"Resuming {run_dir} at epoch {first_epoch + 1} from its backup", flush=True)
+    train_ds = one_hot(data.train_dataset(x_train, y_train, config.batch_size, config.seed,
+                                          epochs=config.epochs, first_epoch=first_epoch))
     eval_ds = one_hot(data.eval_dataset(x_eval, y_eval, EVAL_BATCH_SIZE))
     steps_per_epoch = math.ceil(len(x_train) / config.batch_size)
 
@@ -204,49 +275,49 @@ def train_and_evaluate(config, mnist=None):
     trainable_params = models.count_trainable_params(model)
 
     # Train.
-    report = EpochReport(eval_name, len(x_eval))
+    report = EpochReport(eval_name, len(x_eval), os.path.join(run_dir, "epochs.json"), first_epoch)
     callbacks = [
         keras.callbacks.ProgbarLogger(),  # Listed first so the report line follows the bar.
         keras.callbacks.TerminateOnNaN(),
-        keras.callbacks.BackupAndRestore(os.path.join(run_dir, "backup")),
+        EpochSeeds(),
+        backup := BackupUnlessDiverged(backup_dir),
+        keras.callbacks.TensorBoard(os.path.join(run_dir, "tensorboard")),
         report,
     ]
     start = time.perf_counter()
-    history = training_model.fit(train_ds, epochs=config.epochs, validation_data=eval_ds,
+    history = training_model.fit(train_ds, epochs=config.epochs, steps_per_epoch=steps_per_epoch,
+                                 validation_data=eval_ds,
                                  callbacks=callbacks, verbose=config.verbose,
                                  shuffle=False)  # train_ds shuffles itself, by seed.
     train_seconds = time.perf_counter() - start
     losses = history.history.get("loss", [])
-    if not losses or not all(np.isfinite(losses)) or len(losses) < len(report.epoch_seconds):
+    if backup.diverged or not all(np.isfinite(losses)):
+        kept = resumed_epoch(backup_dir)
         raise TrainingDiverged(
-            f"training diverged (loss {losses[-1] if losses else 'NaN'}) at epoch {len(losses)}; "
-            "lower --learning_rate; nothing was exported")
+            f"training diverged (loss NaN) in epoch {first_epoch + len(losses)}; nothing was exported; "
+            "lower --learning_rate"
+            + (f"; the last good backup (epoch {kept}) is in {backup_dir}: delete it to start over "
+               "with other flags" if kept else ""))
 
     # Evaluate: the model saved is the last epoch's, and so are the numbers reported.
     test_loss, test_accuracy = _evaluate(model, mnist.x_test, mnist.y_test)
     if config.validation_size:
         print(notebook_line("Test", test_loss, test_accuracy, len(mnist.x_test)), flush=True)
-    h = history.history
     metrics = {
         "model": config.model,
         "trainable_params": trainable_params,
         "final_test_accuracy": test_accuracy,
         "final_test_loss": test_loss,
-        "epochs": [
-            {"epoch": i + 1, "train_loss": h["nll"][i], "train_accuracy": h["accuracy"][i],
-             f"{eval_name.lower()}_loss": h["val_nll"][i],
-             f"{eval_name.lower()}_accuracy": h["val_accuracy"][i],
-             "seconds": report.epoch_seconds[i]}
-            for i in range(len(h["loss"]))],
+        "epochs": report.records,
         "train_seconds": train_seconds,
         "seconds_per_epoch": float(np.mean(report.epoch_seconds)) if report.epoch_seconds else None,
         "flags": config_lib.as_dict(config),
         "versions": library_versions(),
         "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
-    os.makedirs(run_dir, exist_ok=True)
     with open(os.path.join(run_dir, "metrics.json"), "w") as f:
         json.dump(metrics, f, indent=2)
+    plots.save_training_curves(report.records, os.path.join(run_dir, "curves.png"), eval_name.lower())
     if config.export:
         path = export.export_model(model, config.export_dir, config.export_name or config.model,
                                    metrics=metrics, mnist=mnist if config.export_tflite else None)

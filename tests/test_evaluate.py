@@ -4,7 +4,7 @@ import sys
 
 import numpy as np
 
-from keras_mnist import evaluate
+from keras_mnist import evaluate, plots
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -39,8 +39,8 @@ def test_pngs_are_written(tmp_path):
     probabilities = np.eye(10)[(y + (rng.random(50) < 0.2)) % 10]
     x = rng.integers(0, 256, (50, 28, 28, 1))
     result = evaluate.evaluate(Fixed(probabilities), x, y)
-    evaluate.save_confusion_png(result, tmp_path / "cm.png")
-    evaluate.save_errors_png(result, x, y, tmp_path / "errors.png")
+    plots.save_confusion_png(result, tmp_path / "cm.png")
+    plots.save_errors_png(result, x, y, tmp_path / "errors.png")
     for name in ("cm.png", "errors.png"):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

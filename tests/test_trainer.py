@@ -72,7 +72,7 @@ def test_validation_split_replaces_the_test_set_during_training(small_mnist, tmp
 
 def test_divergence_stops_and_exports_nothing(small_mnist, tmp_path):
     cfg = quick_config(tmp_path, "--learning_rate=1e30", "--schedule=constant", "--augment_rotation=0")
-    with pytest.raises(trainer.TrainingDiverged, match="lower --learning_rate; nothing was exported"):
+    with pytest.raises(trainer.TrainingDiverged, match="diverged .* nothing was exported; lower --learning_rate$"):
         trainer.train_and_evaluate(cfg, mnist=small_mnist)
     assert not os.path.exists(tmp_path / "models")
 
@@ -81,9 +81,12 @@ def test_divergence_stops_and_exports_nothing(small_mnist, tmp_path):
 def test_each_optimizer_trains(small_mnist, tmp_path, optimizer):
     lr = "0.05" if optimizer == "sgd" else "0.003"
     metrics = trainer.train_and_evaluate(
-        quick_config(tmp_path, f"--optimizer={optimizer}", f"--learning_rate={lr}", "--epochs=1",
-                     "--noexport", "--train_size=1500"), mnist=small_mnist)
-    assert metrics["final_test_accuracy"] > 0.5
+        quick_config(tmp_path, f"--optimizer={optimizer}", f"--learning_rate={lr}", "--noexport"),
+        mnist=small_mnist)
+    # Training works: the loss falls. (Test accuracy after 94 steps says more
+    # about how far the batch-norm moving averages have come than about the optimizer.)
+    records = metrics["epochs"]
+    assert records[-1]["train_loss"] < 0.7 * records[0]["train_loss"] or records[-1]["train_accuracy"] > 0.5
 
 
 def test_onecycle_warms_up_to_the_peak_then_anneals():
@@ -128,3 +131,31 @@ def test_a_backup_of_another_recipe_is_not_resumed(tmp_path):
     # ...another may not.
     with pytest.raises(trainer.RunFolderError, match=r"other flags \(--learning_rate\); pass another --workdir"):
         trainer.claim_run_folder(str(tmp_path), config.parse([f"--workdir={tmp_path}", "--learning_rate=0.2"]))
+
+
+def test_run_folder_keeps_curves_tensorboard_and_epoch_records(small_mnist, tmp_path):
+    trainer.train_and_evaluate(quick_config(tmp_path, "--noexport"), mnist=small_mnist)
+    run = tmp_path / "run"
+    assert (run / "curves.png").read_bytes()[:4] == b"\x89PNG"
+    assert any("events.out.tfevents" in name for _, _, files in os.walk(run / "tensorboard") for name in files)
+    with open(run / "epochs.json") as f:
+        assert [r["epoch"] for r in json.load(f)] == [1, 2]
+    assert not (run / "backup").exists()  # A finished run leaves no backup to resume.
+
+
+def test_divergence_keeps_the_last_good_backup(small_mnist, tmp_path, monkeypatch):
+    """Epoch 1 trains; epoch 2 diverges: the backup of epoch 1 stays, nothing is exported."""
+    cfg = quick_config(tmp_path, "--epochs=3", "--schedule=constant")
+
+    class PoisonEpoch2(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 1:
+                self.model.optimizer.learning_rate.assign(1e30)
+
+    real_fit = keras.Model.fit
+    monkeypatch.setattr(keras.Model, "fit", lambda self, *a, callbacks=(), **k: real_fit(
+        self, *a, callbacks=[PoisonEpoch2(), *callbacks], **k))
+    with pytest.raises(trainer.TrainingDiverged, match=r"in epoch 2; .*last good backup \(epoch 1\)"):
+        trainer.train_and_evaluate(cfg, mnist=small_mnist)
+    assert trainer.resumed_epoch(str(tmp_path / "run" / "backup")) == 1
+    assert not os.path.exists(tmp_path / "models")
