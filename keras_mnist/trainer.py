@@ -242,7 +242,7 @@ def train_and_evaluate(config, mnist=None):
       The metrics dict (also written as JSON to the run folder and the export).
 
     Raises:
-      data.DataError, export.ExportError, TrainingDiverged.
+      data.DataError, export.ExportError, TrainingDiverged, RunFolderError.
     """
     keras.utils.set_random_seed(config.seed)
     if config.deterministic:
@@ -322,9 +322,9 @@ def train_and_evaluate(config, mnist=None):
         path = export.export_model(model, config.export_dir, config.export_name or config.model,
                                    metrics=metrics, mnist=mnist if config.export_tflite else None)
         metrics["export_path"] = path
-    print(f"Final test accuracy {100 * test_accuracy:.2f}% after {len(losses)} epochs "
+    print(f"Final test accuracy {100 * test_accuracy:.2f}% after {len(report.records)} epochs "
           f"({trainable_params:,} trainable parameters, {train_seconds:.0f} s)"
-          + (f"; exported to {metrics['export_path']}" if config.export else ""), flush=True)
+          + (f"; exported to {metrics['export_path']}" if "export_path" in metrics else ""), flush=True)
     return metrics
 
 
