@@ -42,9 +42,11 @@ def keras_epoch_seconds(mnist, train_args=(), epochs=2):
         tf.config.experimental.enable_op_determinism()
     steps = math.ceil(len(mnist.x_train) / cfg.batch_size)
     _, training_model = trainer.build_training_model(cfg, steps)
-    ds = trainer.one_hot(data.train_dataset(mnist.x_train, mnist.y_train, cfg.batch_size, cfg.seed))
+    ds = trainer.one_hot(data.train_dataset(mnist.x_train, mnist.y_train, cfg.batch_size, cfg.seed,
+                                            epochs=epochs))
     report = trainer.EpochReport("Test", 0)
-    training_model.fit(ds, epochs=epochs, callbacks=[report], verbose=0, shuffle=False)
+    training_model.fit(ds, epochs=epochs, steps_per_epoch=steps, callbacks=[report], verbose=0,
+                       shuffle=False)
     return report.epoch_seconds[1:], cfg.batch_size
 
 
