@@ -133,9 +133,9 @@ def main(argv):
         raise app.UsageError("usage: python -m keras_mnist.export MODEL.keras [flags]")
     path = argv[1]
     try:
-        model = inference.KerasClassifier(path).model if path.endswith(".keras") else None
-        if model is None:
+        if not path.endswith(".keras"):
             raise inference.ModelLoadError(f"{path}: pass a .keras file")
+        model = inference.load(path).model
         metrics_path = os.path.join(os.path.dirname(path), METRICS_FILENAME)
         metrics = None
         if os.path.exists(metrics_path):

@@ -66,3 +66,24 @@ def test_failed_export_leaves_no_half_written_version(model, tmp_path, monkeypat
     with pytest.raises(export.ExportError, match=r"No space left on device\); nothing was written"):
         export.export_model(model, str(tmp_path), "m")
     assert sorted(os.listdir(tmp_path / "m")) == ["1"]
+
+
+def test_cli_reexports_a_keras_file_as_a_new_version(tmp_path):
+    import subprocess
+    import sys
+
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    source = os.path.join(repo, "savedmodels", "seed", "1", "model.keras")
+    for expected in ("1", "2"):
+        result = subprocess.run(
+            [sys.executable, "-m", "keras_mnist.export", source, f"--export_dir={tmp_path}",
+             "--export_name=again", "--notflite"],
+            capture_output=True, text=True, cwd=repo, timeout=300)
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert f"to {tmp_path}/again/{expected}" in result.stdout
+    assert os.path.exists(tmp_path / "again" / "2" / "saved_model.pb")
+    # metrics.json beside the source travels with it.
+    assert os.path.exists(tmp_path / "again" / "1" / "metrics.json")
+    bad = subprocess.run([sys.executable, "-m", "keras_mnist.export", str(tmp_path / "nope.keras")],
+                         capture_output=True, text=True, cwd=repo, timeout=300)
+    assert bad.returncode == 1 and "error: " in bad.stderr and "Traceback" not in bad.stderr
