@@ -69,6 +69,9 @@ def main(argv):
     FLAGS = flags.FLAGS
     if len(argv) < 2:
         raise app.UsageError("usage: python -m keras_mnist.predict --model=PATH FILE...")
+    if not FLAGS.model:
+        raise SystemExit("error: no model found under savedmodels/seed/; pass --model=PATH "
+                         "(a .keras file, a SavedModel folder or a .tflite file)")
     try:
         classifier = inference.load(FLAGS.model)
     except inference.ModelLoadError as e:
