@@ -11,6 +11,8 @@ from absl import app, flags, logging
 from keras_mnist import config, data, export, trainer
 
 config.define_flags()
+# The training flags are this program's own: --helpshort lists them.
+flags.adopt_module_key_flags(config)
 
 
 def main(argv):
