@@ -59,9 +59,7 @@ def load(path):
         if path.endswith(".tflite"):
             from keras_mnist import tflite
 
-            model = tflite.LiteModel(path)
-            model.kind = "tflite"
-            return model
+            return tflite.LiteModel(path)
     except ModelLoadError:
         raise
     except Exception as e:  # noqa: BLE001 - any loader failure becomes one line.

@@ -4,12 +4,11 @@ import os
 
 import numpy as np
 
-from keras_mnist import inference, models, tflite
+from keras_mnist import evaluate, inference, models, tflite
 
 
 def _accuracy(classifier, mnist):
-    predictions = np.argmax(classifier.predict(mnist.x_test), axis=-1)
-    return float(np.mean(predictions == mnist.y_test))
+    return evaluate.evaluate(classifier, mnist.x_test, mnist.y_test).accuracy
 
 
 def build(model, version_dir, mnist, metrics=None):

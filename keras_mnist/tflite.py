@@ -65,6 +65,8 @@ def write_variants(saved_model_dir, out_dir, calibration_images):
 class LiteModel:
     """A .tflite classifier run by LiteRT: raw pixels in, float probabilities out."""
 
+    kind = "tflite"
+
     def __init__(self, path, num_threads=None):
         from ai_edge_litert.interpreter import Interpreter  # Optional at import time.
 
