@@ -11,6 +11,30 @@ from keras_mnist import models
 
 # Flags defined here, in order; `as_dict` and the metrics JSON use this list.
 NAMES = []
+# The architecture flags: `models.build` hands each builder the ones it takes.
+ARCHITECTURE_FLAGS = ("widths_before_pool", "transition_width", "widths_after_pool", "bn_before_relu")
+
+
+class _WidthsParser(flags.ListParser):
+    """Comma-separated positive integers: `--widths_after_pool=12,12,16`."""
+
+    def parse(self, argument):
+        values = super().parse(argument)
+        try:
+            widths = [int(v) for v in values]
+        except ValueError:
+            raise ValueError(f"expected comma-separated integers, got {argument!r}") from None
+        if not widths or any(w < 1 or w > 256 for w in widths):
+            raise ValueError(f"expected one or more widths from 1 to 256, got {argument!r}")
+        return widths
+
+    def flag_type(self):
+        return "comma-separated list of channel counts"
+
+
+def _define_widths(name, default, help, flag_values):  # noqa: A002 (absl's argument name)
+    flags.DEFINE(_WidthsParser(), name, default, help, flag_values,
+                 serializer=flags.CsvListSerializer(","))
 
 
 def define_flags(flag_values=flags.FLAGS):
@@ -30,6 +54,15 @@ def define_flags(flag_values=flags.FLAGS):
     define(flags.DEFINE_float, "dropout_scale", 0.4,
            "Multiplies every dropout rate of the architecture (0 turns dropout off).",
            lower_bound=0.0, upper_bound=3.0)
+    # The `cnn` family's shape (the architecture keras_mnist.tune searches);
+    # the defaults are flags/compact.flags's network.
+    define(_define_widths, "widths_before_pool", "8,16", "--model=cnn: channels of each 3x3 conv before the max-pool.")
+    define(flags.DEFINE_integer, "transition_width", 8,
+           "--model=cnn: channels of the 1x1 conv after the max-pool (0: none).",
+           lower_bound=0, upper_bound=256)
+    define(_define_widths, "widths_after_pool", "12,12,16,16", "--model=cnn: channels of each 3x3 conv after the max-pool.")
+    define(flags.DEFINE_boolean, "bn_before_relu", False,
+           "--model=cnn: batch norm before the ReLU (the notebook has it after).")
     # Optimisation.
     define(flags.DEFINE_integer, "epochs", 20, "Passes over the training set.", lower_bound=1)
     define(flags.DEFINE_integer, "batch_size", 128, "Training batch size.",
@@ -70,6 +103,9 @@ def define_flags(flag_values=flags.FLAGS):
            "Hold out N random training images as a validation set, reported every epoch "
            "instead of the test set (which is then reported once, at the end).",
            lower_bound=0, upper_bound=59999)
+    define(flags.DEFINE_boolean, "evaluate_test", True,
+           "Evaluate the test set at the end. keras_mnist.tune turns this off: model "
+           "selection must never see the test set.")
     # Run.
     define(flags.DEFINE_integer, "seed", 1, "Seed of every random choice of the run.", lower_bound=0)
     define(flags.DEFINE_boolean, "deterministic", True,
@@ -89,6 +125,11 @@ def define_flags(flag_values=flags.FLAGS):
     define(flags.DEFINE_boolean, "export_tflite", True,
            "Also export the TFLite variants (float32, float16, int8) and the model card.")
 
+    flags.register_multi_flags_validator(
+        ["evaluate_test", "validation_size", "export"],
+        lambda f: f["evaluate_test"] or (f["validation_size"] > 0 and not f["export"]),
+        message="--noevaluate_test needs --validation_size (the accuracy to report) and --noexport "
+                "(an export reports the test set)", **fv)
     flags.register_multi_flags_validator(
         ["train_size", "validation_size"],
         lambda f: f["validation_size"] < (f["train_size"] or 60000),
@@ -111,6 +152,11 @@ def parse(argv=(), flagfile=None):
 def as_dict(config):
     """Flag name -> value, for the metrics JSON."""
     return {name: getattr(config, name) for name in NAMES}
+
+
+def architecture(config):
+    """The architecture flags, as keyword arguments of `models.build`."""
+    return {name: getattr(config, name) for name in ARCHITECTURE_FLAGS}
 
 
 def workdir(config):

@@ -6,6 +6,8 @@ the model, so the `.keras` file, the SavedModel and the TFLite model all take th
 same input a camera or a canvas gives.
 """
 
+import inspect
+
 import keras
 import numpy as np
 from keras import layers
@@ -37,11 +39,18 @@ def names():
     return sorted(_REGISTRY)
 
 
-def build(name, dropout_scale=1.0):
-    """Builds the architecture `name`; `dropout_scale` multiplies every dropout rate."""
+def build(name, dropout_scale=1.0, **options):
+    """Builds the architecture `name`; `dropout_scale` multiplies every dropout rate.
+
+    `options` are architecture flags (widths, batch-norm placement); each builder
+    takes the ones its signature names, so one call serves every architecture.
+    """
     if name not in _REGISTRY:
         raise ValueError(f"unknown model {name!r}; choose one of: {', '.join(names())}")
-    return _REGISTRY[name](dropout_scale=dropout_scale)
+    builder = _REGISTRY[name]
+    accepted = inspect.signature(builder).parameters
+    return builder(dropout_scale=dropout_scale,
+                   **{k: v for k, v in options.items() if k in accepted})
 
 
 def normalized_pixels(name="pixels"):
@@ -52,15 +61,20 @@ def normalized_pixels(name="pixels"):
     return inputs, x
 
 
-def conv_block(x, filters, dropout, name, kernel_size=3, padding="valid"):
+def conv_block(x, filters, dropout, name, kernel_size=3, padding="valid", bn_before_relu=False):
     """Conv2D without bias -> ReLU -> BatchNorm -> SpatialDropout2D (if dropout > 0).
 
-    The order (BN after the ReLU) and the missing bias are the notebook's. The
-    batch norm is Keras's, trained with TF's fused kernel (see `layers.py`).
+    The order (BN after the ReLU) and the missing bias are the notebook's;
+    `bn_before_relu` swaps the two. The batch norm is Keras's, trained with TF's
+    fused kernel (see `layers.py`).
     """
     x = layers.Conv2D(filters, kernel_size, padding=padding, use_bias=False, name=f"{name}_conv")(x)
-    x = layers.ReLU(name=f"{name}_relu")(x)
-    x = FusedBatchNormalization(name=f"{name}_bn")(x)
+    if bn_before_relu:
+        x = FusedBatchNormalization(name=f"{name}_bn")(x)
+        x = layers.ReLU(name=f"{name}_relu")(x)
+    else:
+        x = layers.ReLU(name=f"{name}_relu")(x)
+        x = FusedBatchNormalization(name=f"{name}_bn")(x)
     if dropout > 0:
         x = layers.SpatialDropout2D(dropout, name=f"{name}_drop")(x)
     return x
@@ -90,6 +104,42 @@ def seed_net(dropout_scale=1.0):
     x = conv_block(x, 16, d(0.1), "conv2c")
     x = conv_block(x, 32, d(0.25), "conv2d")
     return keras.Model(inputs, classifier_head(x), name="seed")
+
+
+# Dropout of every block of the `cnn` family but the last, before --dropout_scale.
+CNN_DROPOUT = 0.25
+
+
+@register("cnn")
+def cnn_family(dropout_scale=1.0, widths_before_pool=(8, 16), transition_width=8,
+               widths_after_pool=(12, 12, 16, 16), bn_before_relu=False):
+    """The family the tuner searches: the seed network's shape with free widths.
+
+    3x3 valid conv blocks of `widths_before_pool`, a 2x2 max-pool, an optional
+    1x1 transition conv block of `transition_width` channels (0: none), 3x3
+    valid conv blocks of `widths_after_pool`, then the 1x1 conv to 10 and GAP.
+    The defaults are flags/compact.flags's network (7,880 parameters).
+    """
+    if not widths_before_pool or not widths_after_pool:
+        raise ValueError("the cnn family needs at least one convolution before and one after the pool")
+    size = (28 - 2 * len(widths_before_pool)) // 2 - 2 * len(widths_after_pool)
+    if size < 1:
+        raise ValueError(
+            f"{len(widths_before_pool)} convolutions before the pool and {len(widths_after_pool)} "
+            "after it shrink 28x28 below 1x1; use fewer")
+    inputs, x = normalized_pixels()
+    blocks = [(f"conv1{chr(97 + i)}", w) for i, w in enumerate(widths_before_pool)]
+    for name, width in blocks:
+        x = conv_block(x, width, CNN_DROPOUT * dropout_scale, name, bn_before_relu=bn_before_relu)
+    x = layers.MaxPooling2D(2, name="pool")(x)
+    if transition_width:
+        x = conv_block(x, transition_width, 0.0, "transition", kernel_size=1,
+                       bn_before_relu=bn_before_relu)
+    for i, width in enumerate(widths_after_pool):
+        last = i == len(widths_after_pool) - 1
+        x = conv_block(x, width, 0.0 if last else CNN_DROPOUT * dropout_scale, f"conv2{chr(97 + i)}",
+                       bn_before_relu=bn_before_relu)
+    return keras.Model(inputs, classifier_head(x), name="cnn")
 
 
 def with_stock_layers(model):

@@ -218,7 +218,8 @@ def _dist_version(name):
 
 def build_training_model(config, steps_per_epoch):
     """(model, compiled training model): the network, and it behind the augmentation."""
-    model = models.build(config.model, dropout_scale=config.dropout_scale)
+    model = models.build(config.model, dropout_scale=config.dropout_scale,
+                         **config_lib.architecture(config))
     training_model = with_augmentation(model, config)
     training_model.compile(
         optimizer=make_optimizer(config, steps_per_epoch),
@@ -300,21 +301,22 @@ def train_and_evaluate(config, mnist=None):
                "with other flags" if kept else ""))
 
     # Evaluate: the model saved is the last epoch's, and so are the numbers reported.
-    test_loss, test_accuracy = _evaluate(model, mnist.x_test, mnist.y_test)
+    metrics = {"model": config.model, "trainable_params": trainable_params}
     if config.validation_size:
-        print(notebook_line("Test", test_loss, test_accuracy, len(mnist.x_test)), flush=True)
-    metrics = {
-        "model": config.model,
-        "trainable_params": trainable_params,
-        "final_test_accuracy": test_accuracy,
-        "final_test_loss": test_loss,
+        metrics["final_validation_accuracy"] = report.records[-1]["validation_accuracy"]
+    if config.evaluate_test:
+        test_loss, test_accuracy = _evaluate(model, mnist.x_test, mnist.y_test)
+        metrics.update(final_test_accuracy=test_accuracy, final_test_loss=test_loss)
+        if config.validation_size:
+            print(notebook_line("Test", test_loss, test_accuracy, len(mnist.x_test)), flush=True)
+    metrics.update({
         "epochs": report.records,
         "train_seconds": train_seconds,
         "seconds_per_epoch": float(np.mean(report.epoch_seconds)) if report.epoch_seconds else None,
         "flags": config_lib.as_dict(config),
         "versions": library_versions(),
         "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-    }
+    })
     with open(os.path.join(run_dir, "metrics.json"), "w") as f:
         json.dump(metrics, f, indent=2)
     plots.save_training_curves(report.records, os.path.join(run_dir, "curves.png"), eval_name.lower())
@@ -322,7 +324,9 @@ def train_and_evaluate(config, mnist=None):
         path = export.export_model(model, config.export_dir, config.export_name or config.model,
                                    metrics=metrics, mnist=mnist if config.export_tflite else None)
         metrics["export_path"] = path
-    print(f"Final test accuracy {100 * test_accuracy:.2f}% after {len(report.records)} epochs "
+    reported = "test" if config.evaluate_test else "validation"
+    print(f"Final {reported} accuracy {100 * metrics[f'final_{reported}_accuracy']:.2f}% "
+          f"after {len(report.records)} epochs "
           f"({trainable_params:,} trainable parameters, {train_seconds:.0f} s)"
           + (f"; exported to {metrics['export_path']}" if "export_path" in metrics else ""), flush=True)
     return metrics
