@@ -154,9 +154,10 @@ def as_dict(config):
     return {name: getattr(config, name) for name in NAMES}
 
 
-def architecture(config):
-    """The architecture flags, as keyword arguments of `models.build`."""
-    return {name: getattr(config, name) for name in ARCHITECTURE_FLAGS}
+def build_model(config):
+    """The (untrained) network the flags describe: --model and its architecture flags."""
+    return models.build(config.model, dropout_scale=config.dropout_scale,
+                        **{name: getattr(config, name) for name in ARCHITECTURE_FLAGS})
 
 
 def workdir(config):

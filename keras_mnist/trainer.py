@@ -218,8 +218,7 @@ def _dist_version(name):
 
 def build_training_model(config, steps_per_epoch):
     """(model, compiled training model): the network, and it behind the augmentation."""
-    model = models.build(config.model, dropout_scale=config.dropout_scale,
-                         **config_lib.architecture(config))
+    model = config_lib.build_model(config)
     training_model = with_augmentation(model, config)
     training_model.compile(
         optimizer=make_optimizer(config, steps_per_epoch),

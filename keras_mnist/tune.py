@@ -1,0 +1,103 @@
+"""Searches the `cnn` family and its training recipe with keras-tuner.
+
+    python -m keras_mnist.tune --tuner=hyperband --epochs=15 --max_params=8000
+    python -m keras_mnist.train --flagfile=runs/tune/best.flags
+
+Trials are scored by final-epoch accuracy on --validation_size images held out
+of the training set; the test set is never evaluated. Training flags given here
+(--epochs, --validation_size, --train_size, ...) apply to every trial; the
+searched ones are each trial's own. An interrupted search resumes from
+--tune_dir when run again with the same command. For a distributed search, run
+the same command on every machine with keras-tuner's variables set:
+KERASTUNER_TUNER_ID=chief on one, tuner0, tuner1, ... on the others, and
+KERASTUNER_ORACLE_IP / KERASTUNER_ORACLE_PORT the chief's address.
+"""
+
+import os
+import sys
+
+from absl import app, flags, logging
+from keras_tuner.src import config as kt_config
+from keras_tuner.src.distribute import utils as kt_distribute
+
+from keras_mnist import config, data, tuner
+
+config.define_flags()
+flags.adopt_module_key_flags(config)
+flags.FLAGS.set_default("validation_size", 10_000)
+flags.FLAGS.set_default("epochs", 15)
+flags.FLAGS.set_default("verbose", 2)
+
+_TUNER = flags.DEFINE_enum("tuner", "hyperband", ["hyperband", "bayesian"],
+                           "Search algorithm: Hyperband (trials of growing epochs, up to --epochs) "
+                           "or Bayesian optimisation (--max_trials trials of --epochs).")
+_MAX_TRIALS = flags.DEFINE_integer("max_trials", 20, "Trials of the Bayesian search.", lower_bound=1)
+_HYPERBAND_FACTOR = flags.DEFINE_integer("hyperband_factor", 3, "Hyperband's reduction factor.",
+                                         lower_bound=2)
+_MAX_PARAMS = flags.DEFINE_integer("max_params", 20_000,
+                                   "Trainable-parameter budget: larger candidates are rejected "
+                                   "before they train.", lower_bound=1)
+_TUNE_DIR = flags.DEFINE_string("tune_dir", "runs/tune",
+                                "Folder of the search: trials, the oracle's state, best.flags.")
+_BEST_FLAGFILE = flags.DEFINE_string("best_flagfile", None,
+                                     "Where to write the best trial's flagfile. "
+                                     "Default: <tune_dir>/best.flags.")
+_OVERWRITE = flags.DEFINE_boolean("overwrite", False,
+                                  "Start the search over instead of resuming --tune_dir.")
+
+flags.register_validator("validation_size", lambda size: size > 0,
+                         message="the search scores trials on a validation split: "
+                                 "--validation_size must be > 0")
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    logging.set_verbosity(logging.WARNING)
+    # keras-tuner prints every failed trial's traceback; the tuner prints one line instead.
+    kt_config.DEBUG = False
+    FLAGS = flags.FLAGS
+    base_flags = {k: v for k, v in config.as_dict(FLAGS).items() if v is not None}
+    try:
+        mnist = data.load(FLAGS.data_dir)
+        search = tuner.TrainingTuner(
+            tuner.make_oracle(_TUNER.value, _MAX_TRIALS.value, FLAGS.epochs, FLAGS.seed,
+                              _HYPERBAND_FACTOR.value),
+            base_flags, _MAX_PARAMS.value, mnist,
+            directory=_TUNE_DIR.value, project_name="search", overwrite=_OVERWRITE.value)
+        search.search()
+    except data.DataError as e:
+        sys.exit(f"error: {e}")
+    except RuntimeError as e:  # keras-tuner gives up after too many failed trials in a row.
+        sys.exit(f"error: {str(e).splitlines()[0]} (see the trials in {_TUNE_DIR.value})")
+    if kt_distribute.has_chief_oracle() and not kt_distribute.is_chief_oracle():
+        print(f"{os.environ['KERASTUNER_TUNER_ID']}: no trials left; the chief writes the result")
+        return
+    counts = tuner.summarize(search)
+    best = tuner.best_trial(search)
+    if best is None:
+        sys.exit(f"error: no trial finished ({counts['failed']} rejected or failed); "
+                 f"raise --max_params or see the trials in {_TUNE_DIR.value}")
+    best_config = search.trial_config(best)
+    accuracy = best.score
+    path = _BEST_FLAGFILE.value or os.path.join(_TUNE_DIR.value, "best.flags")
+    params = tuner.count_params(best_config)
+    tuner.write_flagfile(path, best_config, [
+        f"Best of {counts['completed']} trials ({counts['failed']} rejected or failed) of:",
+        "  python -m keras_mnist.tune " + " ".join(sys.argv[1:]),
+        f"trial {best.trial_id}: {params:,} trainable parameters, final validation accuracy "
+        f"{100 * accuracy:.2f} % ({FLAGS.validation_size:,} held-out training images).",
+        f"Train it: python -m keras_mnist.train --flagfile={path}",
+    ])
+    print(f"Best trial {best.trial_id}: {params:,} parameters, validation accuracy "
+          f"{100 * accuracy:.2f} %; {counts['completed']} trials completed, {counts['failed']} "
+          f"rejected or failed. Recipe: {path}")
+
+
+def run():
+    """Console-script entry point."""
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()
