@@ -158,8 +158,9 @@ def make_oracle(kind, max_trials, max_epochs, seed, hyperband_factor=3):
 
 def best_trial(tuner):
     """The completed trial with the highest validation accuracy, or None."""
-    trials = tuner.oracle.get_best_trials(1)
-    return trials[0] if trials else None
+    ranked = tuner.oracle.get_best_trials(len(tuner.oracle.trials))
+    completed = [t for t in ranked if t.status == "COMPLETED" and t.score is not None]
+    return completed[0] if completed else None
 
 
 def recipe_flags(config):
