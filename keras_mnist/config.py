@@ -111,6 +111,11 @@ def define_flags(flag_values=flags.FLAGS):
     define(flags.DEFINE_boolean, "deterministic", True,
            "TensorFlow op determinism: same flags and seed on the same machine give the "
            "same result.")
+    define(flags.DEFINE_enum, "strategy", "default",
+           "tf.distribute strategy: default (one device), mirrored (all local GPUs), or "
+           "multi_worker (MultiWorkerMirroredStrategy over the machines of $TF_CONFIG). "
+           "--batch_size is the global batch, split between the replicas.",
+           enum_values=["default", "mirrored", "multi_worker"])
     define(flags.DEFINE_integer, "steps_per_execution", 1,
            "Training steps per call into the compiled graph.", lower_bound=1)
     define(flags.DEFINE_integer, "verbose", 1,

@@ -19,6 +19,14 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
     input, no mask, no renorm); anything else, and inference, takes the stock path.
     """
 
+    def add_weight(self, *args, **kwargs):
+        # Under a multi-worker strategy each replica updates the moving statistics
+        # from its own batch; "mean" aggregation averages those updates, so every
+        # worker (and the chief's export) keeps the same statistics, as tf.keras 2 did.
+        if kwargs.get("name") in ("moving_mean", "moving_variance"):
+            kwargs["aggregation"] = "mean"
+        return super().add_weight(*args, **kwargs)
+
     def _can_fuse(self, inputs, mask):
         return (keras.backend.backend() == "tensorflow" and mask is None and not self.renorm
                 and len(inputs.shape) == 4 and self.axis in (-1, 3) and self.center and self.scale

@@ -216,10 +216,62 @@ def _dist_version(name):
         return None
 
 
+def make_strategy(name):
+    """The tf.distribute strategy of --strategy (TF's default one: a single device)."""
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multi_worker":
+        # Reads the cluster and this process's task from $TF_CONFIG.
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def worker_name(strategy):
+    """None on the chief (or a single machine), else "worker<N>"."""
+    if strategy.extended.should_checkpoint:
+        return None
+    return f"worker{strategy.cluster_resolver.task_id}"
+
+
+class MultiWorkerModel(keras.Model):
+    """A functional model whose fit() works under MultiWorkerMirroredStrategy.
+
+    Two Keras 3 (3.15) problems with multi-worker `fit()`, both worked around
+    only when `element_spec` is set (multi-worker runs):
+    - fit() builds metrics and loss from a first batch it `strategy.reduce`s
+      across workers, which fails ("Attempt to convert a value (PerReplica...)
+      to a Tensor", keras-team/keras#20585). This model builds from the
+      dataset's element spec instead: no data, no collective op.
+    - fit() averages each step's logs across workers with
+      `strategy.reduce("MEAN", value, axis=0)`, which fails on scalar logs
+      ("Invalid reduction dimension 0"). The steps here return them as [1]
+      vectors, which that reduction turns back into the scalars.
+    """
+
+    element_spec = None
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        if data_batch is None and self.element_spec is not None:
+            return super()._maybe_symbolic_build(data_batch=self.element_spec)
+        return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+
+    def _as_vectors(self, logs):
+        if self.element_spec is None:
+            return logs
+        return {name: tf.reshape(value, [1]) for name, value in logs.items()}
+
+    def train_step(self, data):
+        return self._as_vectors(super().train_step(data))
+
+    def test_step(self, data):
+        return self._as_vectors(super().test_step(data))
+
+
 def build_training_model(config, steps_per_epoch):
     """(model, compiled training model): the network, and it behind the augmentation."""
     model = config_lib.build_model(config)
-    training_model = with_augmentation(model, config)
+    augmented = with_augmentation(model, config)
+    training_model = MultiWorkerModel(augmented.inputs, augmented.outputs, name=augmented.name)
     training_model.compile(
         optimizer=make_optimizer(config, steps_per_epoch),
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
@@ -244,10 +296,17 @@ def train_and_evaluate(config, mnist=None):
     Raises:
       data.DataError, export.ExportError, TrainingDiverged, RunFolderError.
     """
+    # First: a multi-worker strategy must configure TF before any op runs.
+    strategy = make_strategy(config.strategy)
     keras.utils.set_random_seed(config.seed)
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
+    # Every worker trains; the chief alone writes the run folder and exports, the
+    # others keep their backups and logs apart in a folder of their own.
+    worker = worker_name(strategy)
     run_dir = config_lib.workdir(config)
+    if worker:
+        run_dir = os.path.join(run_dir, worker)
     claim_run_folder(run_dir, config)
 
     # Data.
@@ -270,8 +329,11 @@ def train_and_evaluate(config, mnist=None):
     eval_ds = one_hot(data.eval_dataset(x_eval, y_eval, EVAL_BATCH_SIZE))
     steps_per_epoch = math.ceil(len(x_train) / config.batch_size)
 
-    # Model.
-    model, training_model = build_training_model(config, steps_per_epoch)
+    # Model: variables are created in the strategy's scope, to be mirrored on every replica.
+    with strategy.scope():
+        model, training_model = build_training_model(config, steps_per_epoch)
+    if config.strategy == "multi_worker":
+        training_model.element_spec = train_ds.element_spec
     trainable_params = models.count_trainable_params(model)
 
     # Train.
@@ -319,7 +381,7 @@ def train_and_evaluate(config, mnist=None):
     with open(os.path.join(run_dir, "metrics.json"), "w") as f:
         json.dump(metrics, f, indent=2)
     plots.save_training_curves(report.records, os.path.join(run_dir, "curves.png"), eval_name.lower())
-    if config.export:
+    if config.export and not worker:
         path = export.export_model(model, config.export_dir, config.export_name or config.model,
                                    metrics=metrics, mnist=mnist if config.export_tflite else None)
         metrics["export_path"] = path
@@ -332,8 +394,13 @@ def train_and_evaluate(config, mnist=None):
 
 
 def _evaluate(model, x, y):
-    """(cross-entropy, accuracy) of `model` on raw images `x`, labels `y`."""
-    probabilities = model.predict(data.eval_dataset(x, y, EVAL_BATCH_SIZE).map(lambda im, _: im),
-                                  verbose=0)
+    """(cross-entropy, accuracy) of `model` on raw images `x`, labels `y`.
+
+    Calls the model directly, not `predict`: under a multi-worker strategy
+    `predict` would give each worker only its shard of the images.
+    """
+    infer = tf.function(lambda images: model(images, training=False))
+    probabilities = np.concatenate([infer(images).numpy() for images, _ in
+                                    data.eval_dataset(x, y, EVAL_BATCH_SIZE)])
     nll = keras.losses.sparse_categorical_crossentropy(y, probabilities)
     return float(np.mean(nll)), float(np.mean(np.argmax(probabilities, axis=-1) == y))

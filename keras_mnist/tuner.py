@@ -20,7 +20,7 @@ OBJECTIVE = keras_tuner.Objective("val_accuracy", direction="max")
 
 # Flags a flagfile of a recipe leaves out: they say where and how a run is
 # done (data, folders, output, the seed), not what is trained.
-RUN_FLAGS = ("data_dir", "train_size", "validation_size", "evaluate_test", "seed", "verbose",
+RUN_FLAGS = ("data_dir", "train_size", "validation_size", "evaluate_test", "seed", "verbose", "strategy",
              "workdir", "export", "export_dir", "export_name", "export_tflite")
 
 MAX_CONVS_BEFORE_POOL = 3
@@ -34,28 +34,30 @@ class OverBudget(keras_tuner.errors.FailedTrialError):
 def declare_search_space(hp):
     """Declares the search space on `hp` and returns the trial's training flags.
 
-    The family: 1-3 convs before the pool, an optional 1x1 transition, 2-5
-    convs after it, batch norm before or after the ReLU; and the recipe:
+    The family: 2-3 convs before the pool, an optional 1x1 transition, 3-5
+    convs after it (so the global average pool sees a map of 6x6 or less and
+    the receptive field covers most of the digit), batch norm before or after
+    the ReLU; and the recipe:
     optimizer and learning rate, schedule, batch size, dropout, augmentation,
     label smoothing, weight decay.
     """
     flags = {"model": "cnn"}
-    flags["widths_before_pool"] = _widths(hp, "before_pool", 1, MAX_CONVS_BEFORE_POOL, 4, 16)
+    flags["widths_before_pool"] = _widths(hp, "before_pool", 2, MAX_CONVS_BEFORE_POOL, 4, 16)
     flags["transition_width"] = hp.Choice("transition_width", [0, 8, 12, 16])
-    flags["widths_after_pool"] = _widths(hp, "after_pool", 2, MAX_CONVS_AFTER_POOL, 8, 24)
+    flags["widths_after_pool"] = _widths(hp, "after_pool", 3, MAX_CONVS_AFTER_POOL, 8, 24)
     flags["bn_before_relu"] = hp.Boolean("bn_before_relu")
-    flags["dropout_scale"] = hp.Float("dropout_scale", 0.0, 0.8, step=0.1)
+    flags["dropout_scale"] = hp.Float("dropout_scale", 0.0, 0.5, step=0.1)
     flags["optimizer"] = hp.Choice("optimizer", ["sgd", "adamw"])
     # Each optimizer has its own range of good learning rates.
     with hp.conditional_scope("optimizer", ["sgd"]):
-        sgd_rate = hp.Float("sgd_learning_rate", 0.01, 0.2, sampling="log")
+        sgd_rate = hp.Float("sgd_learning_rate", 0.02, 0.2, sampling="log")
     with hp.conditional_scope("optimizer", ["adamw"]):
-        adamw_rate = hp.Float("adamw_learning_rate", 0.001, 0.02, sampling="log")
+        adamw_rate = hp.Float("adamw_learning_rate", 0.002, 0.02, sampling="log")
     flags["learning_rate"] = sgd_rate if flags["optimizer"] == "sgd" else adamw_rate
     flags["schedule"] = hp.Choice("schedule", ["onecycle", "cosine"])
     flags["batch_size"] = hp.Choice("batch_size", [64, 128, 256])
     flags["weight_decay"] = hp.Choice("weight_decay", [0.0, 1e-4, 5e-4, 1e-3])
-    flags["label_smoothing"] = hp.Float("label_smoothing", 0.0, 0.2, step=0.05)
+    flags["label_smoothing"] = hp.Float("label_smoothing", 0.0, 0.15, step=0.05)
     flags["augment_rotation"] = hp.Float("augment_rotation", 0.0, 15.0, step=2.5)
     flags["augment_shift"] = hp.Float("augment_shift", 0.0, 3.0, step=1.0)
     # Hyperband sets each trial's epochs; other oracles train every trial for --epochs.

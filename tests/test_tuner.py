@@ -46,8 +46,8 @@ def test_search_space_gives_valid_training_flags():
         flags = tuner.declare_search_space(hp)
         cfg = config.parse(tuner.as_argv(flags))  # Every value passes the flags' validators.
         assert cfg.model == "cnn"
-        assert 1 <= len(cfg.widths_before_pool) <= tuner.MAX_CONVS_BEFORE_POOL
-        assert 2 <= len(cfg.widths_after_pool) <= tuner.MAX_CONVS_AFTER_POOL
+        assert 2 <= len(cfg.widths_before_pool) <= tuner.MAX_CONVS_BEFORE_POOL
+        assert 3 <= len(cfg.widths_after_pool) <= tuner.MAX_CONVS_AFTER_POOL
         assert config.build_model(cfg).output_shape == (None, 10)
 
 
