@@ -63,3 +63,19 @@ def test_cli_reports_a_missing_data_folder(tmp_path):
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1].startswith(f"error: {tmp_path}/none: data folder not found")
     assert "Traceback" not in result.stderr and not os.path.exists(tmp_path / "out")
+
+
+def test_width_lists_parse_and_bad_ones_are_refused():
+    cfg = config.parse(["--widths_before_pool=6,10", "--widths_after_pool=12, 14,16"])
+    assert cfg.widths_before_pool == [6, 10] and cfg.widths_after_pool == [12, 14, 16]
+    for bad in ("a,b", "8,0", ""):
+        with pytest.raises(flags.IllegalFlagValueError, match="widths_after_pool"):
+            config.parse([f"--widths_after_pool={bad}"])
+
+
+def test_skipping_the_test_set_needs_a_validation_split_and_no_export():
+    cfg = config.parse(["--noevaluate_test", "--validation_size=100", "--noexport"])
+    assert not cfg.evaluate_test
+    for argv in (["--noevaluate_test", "--noexport"], ["--noevaluate_test", "--validation_size=100"]):
+        with pytest.raises(flags.IllegalFlagValueError, match="--noevaluate_test needs"):
+            config.parse(argv)

@@ -64,3 +64,34 @@ def test_stock_copy_predicts_the_same_and_loads_without_keras_mnist(tmp_path):
             f"np.testing.assert_allclose(m.predict(np.load({str(tmp_path / 'x.npy')!r}), verbose=0), "
             f"np.load({str(tmp_path / 'expected.npy')!r}), rtol=1e-5, atol=1e-7)")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=300)
+
+
+def test_cnn_family_follows_its_widths():
+    model = models.build("cnn", widths_before_pool=[6, 10], transition_width=0,
+                         widths_after_pool=[12, 14, 16])
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert [c.filters for c in convs] == [6, 10, 12, 14, 16, 10]
+    assert [c.kernel_size for c in convs] == [(3, 3)] * 5 + [(1, 1)]
+    # 3x3 weights, batch norm gamma and beta, the 1x1 classifier; no biases.
+    expected = 9 * (1 * 6 + 6 * 10 + 10 * 12 + 12 * 14 + 14 * 16) + 2 * (6 + 10 + 12 + 14 + 16) + 16 * 10
+    assert models.count_trainable_params(model) == expected
+    # Valid 3x3 convs: 28 -> 26 -> 24, pool 12, -> 10 -> 8 -> 6.
+    assert tuple(model.get_layer("conv2c_bn").output.shape[1:]) == (6, 6, 16)
+
+
+def test_cnn_family_transition_and_batch_norm_placement():
+    model = models.build("cnn", transition_width=8, bn_before_relu=True)
+    assert model.get_layer("transition_conv").kernel_size == (1, 1)
+    names = [layer.name for layer in model.layers]
+    assert names.index("conv1a_bn") < names.index("conv1a_relu")
+    default = [layer.name for layer in models.build("cnn").layers]
+    assert default.index("conv1a_relu") < default.index("conv1a_bn")
+
+
+def test_cnn_family_refuses_a_map_shrunk_to_nothing():
+    with pytest.raises(ValueError, match="below 1x1; use fewer"):
+        models.build("cnn", widths_before_pool=[8, 8, 8], widths_after_pool=[8] * 6)
+
+
+def test_architecture_options_reach_only_the_builders_that_take_them():
+    assert models.count_trainable_params(models.build("seed", widths_after_pool=[4])) == 16_848

@@ -159,3 +159,25 @@ def test_divergence_keeps_the_last_good_backup(small_mnist, tmp_path, monkeypatc
         trainer.train_and_evaluate(cfg, mnist=small_mnist)
     assert trainer.resumed_epoch(str(tmp_path / "run" / "backup")) == 1
     assert not os.path.exists(tmp_path / "models")
+
+
+def test_mirrored_strategy_trains_the_same_model(small_mnist, tmp_path):
+    """--strategy=mirrored on this machine's one device: same training, same result."""
+    run = lambda name, *extra: trainer.train_and_evaluate(  # noqa: E731
+        quick_config(tmp_path / name, "--epochs=1", "--noexport", *extra), mnist=small_mnist)
+    default, mirrored = run("default"), run("mirrored", "--strategy=mirrored")
+    assert mirrored["flags"]["strategy"] == "mirrored"
+    assert mirrored["final_test_accuracy"] == pytest.approx(default["final_test_accuracy"], abs=0.01)
+    assert mirrored["final_test_loss"] == pytest.approx(default["final_test_loss"], rel=0.05)
+
+
+def test_no_test_evaluation_for_model_selection(small_mnist, tmp_path):
+    """--noevaluate_test: the test images are never looked at."""
+    from keras_mnist import data
+
+    blind = data.Mnist(small_mnist.x_train, small_mnist.y_train, x_test=None, y_test=None)
+    metrics = trainer.train_and_evaluate(
+        quick_config(tmp_path, "--epochs=1", "--noexport", "--validation_size=500", "--noevaluate_test"),
+        mnist=blind)
+    assert "final_test_accuracy" not in metrics
+    assert metrics["final_validation_accuracy"] == metrics["epochs"][-1]["validation_accuracy"]
