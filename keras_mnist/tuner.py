@@ -31,8 +31,11 @@ class OverBudget(keras_tuner.errors.FailedTrialError):
     """A candidate has more trainable parameters than --max_params."""
 
 
-def declare_search_space(hp):
+def declare_search_space(hp, search_recipe=True):
     """Declares the search space on `hp` and returns the trial's training flags.
+
+    With `search_recipe=False` only the architecture and its dropout are
+    searched; the rest of the recipe is the one the command line gives.
 
     The family: 2-3 convs before the pool, an optional 1x1 transition, 3-5
     convs after it (so the global average pool sees a map of 6x6 or less and
@@ -47,6 +50,16 @@ def declare_search_space(hp):
     flags["widths_after_pool"] = _widths(hp, "after_pool", 3, MAX_CONVS_AFTER_POOL, 8, 24)
     flags["bn_before_relu"] = hp.Boolean("bn_before_relu")
     flags["dropout_scale"] = hp.Float("dropout_scale", 0.0, 0.5, step=0.1)
+    if search_recipe:
+        flags.update(_declare_recipe(hp))
+    # Hyperband sets each trial's epochs; other oracles train every trial for --epochs.
+    if "tuner/epochs" in hp.values:
+        flags["epochs"] = hp.values["tuner/epochs"]
+    return flags
+
+
+def _declare_recipe(hp):
+    flags = {}
     flags["optimizer"] = hp.Choice("optimizer", ["sgd", "adamw"])
     # Each optimizer has its own range of good learning rates.
     with hp.conditional_scope("optimizer", ["sgd"]):
@@ -60,9 +73,6 @@ def declare_search_space(hp):
     flags["label_smoothing"] = hp.Float("label_smoothing", 0.0, 0.15, step=0.05)
     flags["augment_rotation"] = hp.Float("augment_rotation", 0.0, 15.0, step=2.5)
     flags["augment_shift"] = hp.Float("augment_shift", 0.0, 3.0, step=1.0)
-    # Hyperband sets each trial's epochs; other oracles train every trial for --epochs.
-    if "tuner/epochs" in hp.values:
-        flags["epochs"] = hp.values["tuner/epochs"]
     return flags
 
 
@@ -84,6 +94,8 @@ def as_argv(flags):
     for name, value in flags.items():
         if isinstance(value, bool):
             argv.append(f"--{name}" if value else f"--no{name}")
+        elif isinstance(value, float):
+            argv.append(f"--{name}={value:.6g}")  # 0.3, not 0.30000000000000004.
         elif isinstance(value, (list, tuple)):
             argv.append(f"--{name}={','.join(str(v) for v in value)}")
         else:
@@ -94,8 +106,12 @@ def as_argv(flags):
 class SearchSpace(keras_tuner.HyperModel):
     """The hypermodel: builds the network of a trial's hyperparameters."""
 
+    def __init__(self, search_recipe=True):
+        super().__init__()
+        self.search_recipe = search_recipe
+
     def build(self, hp):
-        flags = declare_search_space(hp)
+        flags = declare_search_space(hp, self.search_recipe)
         return config_lib.build_model(config_lib.parse(as_argv(flags)))
 
 
@@ -108,15 +124,18 @@ class TrainingTuner(base_tuner.BaseTuner):
         override the searched ones). Must hold a `validation_size`.
       max_params: trainable-parameter budget.
       mnist: the `data.Mnist` to train on (loaded once, shared by the trials).
+      search_recipe: also search the training recipe, not just the architecture.
     """
 
-    def __init__(self, oracle, base_flags, max_params, mnist, **kwargs):
-        super().__init__(oracle, hypermodel=SearchSpace(), **kwargs)
+    def __init__(self, oracle, base_flags, max_params, mnist, search_recipe=True, **kwargs):
+        super().__init__(oracle, hypermodel=SearchSpace(search_recipe), **kwargs)
         self.base_flags, self.max_params, self.mnist = dict(base_flags), max_params, mnist
+        self.search_recipe = search_recipe
 
     def trial_config(self, trial):
         """The parsed training flags of `trial`."""
-        flags = {**self.base_flags, **declare_search_space(trial.hyperparameters.copy())}
+        flags = {**self.base_flags, **declare_search_space(trial.hyperparameters.copy(),
+                                                                 self.search_recipe)}
         flags.update(evaluate_test=False, export=False,
                      workdir=os.path.join(self.get_trial_dir(trial.trial_id), "run"))
         return config_lib.parse(as_argv(flags))
