@@ -42,11 +42,14 @@ _TUNE_DIR = flags.DEFINE_string("tune_dir", "runs/tune",
 _BEST_FLAGFILE = flags.DEFINE_string("best_flagfile", None,
                                      "Where to write the best trial's flagfile. "
                                      "Default: <tune_dir>/best.flags.")
+_SEARCH_ARCHITECTURE = flags.DEFINE_boolean(
+    "search_architecture", True,
+    "Search the cnn family's shape; --nosearch_architecture keeps --model and its flags.")
 _SEARCH_RECIPE = flags.DEFINE_boolean(
     "search_recipe", True,
-    "Search the training recipe (optimizer, learning rate, schedule, batch, regularisation, "
-    "augmentation) as well as the architecture; --nosearch_recipe keeps the recipe of the "
-    "training flags given and searches the architecture and its dropout only.")
+    "Search the training recipe (optimizer, learning rate, schedule, batch, weight decay, "
+    "label smoothing, augmentation); --nosearch_recipe keeps the training flags given. "
+    "The dropout is searched either way.")
 _OVERWRITE = flags.DEFINE_boolean("overwrite", False,
                                   "Start the search over instead of resuming --tune_dir.")
 
@@ -68,7 +71,8 @@ def main(argv):
         search = tuner.TrainingTuner(
             tuner.make_oracle(_TUNER.value, _MAX_TRIALS.value, FLAGS.epochs, FLAGS.seed,
                               _HYPERBAND_FACTOR.value),
-            base_flags, _MAX_PARAMS.value, mnist, search_recipe=_SEARCH_RECIPE.value,
+            base_flags, _MAX_PARAMS.value, mnist, search_architecture=_SEARCH_ARCHITECTURE.value,
+            search_recipe=_SEARCH_RECIPE.value,
             directory=_TUNE_DIR.value, project_name="search", overwrite=_OVERWRITE.value)
         search.search()
     except data.DataError as e:

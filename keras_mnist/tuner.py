@@ -31,24 +31,25 @@ class OverBudget(keras_tuner.errors.FailedTrialError):
     """A candidate has more trainable parameters than --max_params."""
 
 
-def declare_search_space(hp, search_recipe=True):
+def declare_search_space(hp, search_architecture=True, search_recipe=True):
     """Declares the search space on `hp` and returns the trial's training flags.
 
-    With `search_recipe=False` only the architecture and its dropout are
-    searched; the rest of the recipe is the one the command line gives.
-
-    The family: 2-3 convs before the pool, an optional 1x1 transition, 3-5
-    convs after it (so the global average pool sees a map of 6x6 or less and
-    the receptive field covers most of the digit), batch norm before or after
-    the ReLU; and the recipe:
-    optimizer and learning rate, schedule, batch size, dropout, augmentation,
-    label smoothing, weight decay.
+    The architecture: the `cnn` family with 2-3 convs before the pool, an
+    optional 1x1 transition, 3-5 convs after it (so the global average pool
+    sees a map of 6x6 or less and the receptive field covers most of the
+    digit), batch norm before or after the ReLU, and the dropout. Widths step
+    by 4: oneDNN's CPU convolutions run other widths (6, 10, 14 ...) at half
+    speed or worse. The recipe: optimizer and learning rate, schedule, batch
+    size, weight decay, label smoothing, augmentation. What is not searched is
+    the command line's.
     """
-    flags = {"model": "cnn"}
-    flags["widths_before_pool"] = _widths(hp, "before_pool", 2, MAX_CONVS_BEFORE_POOL, 4, 16)
-    flags["transition_width"] = hp.Choice("transition_width", [0, 8, 12, 16])
-    flags["widths_after_pool"] = _widths(hp, "after_pool", 3, MAX_CONVS_AFTER_POOL, 8, 24)
-    flags["bn_before_relu"] = hp.Boolean("bn_before_relu")
+    flags = {}
+    if search_architecture:
+        flags["model"] = "cnn"
+        flags["widths_before_pool"] = _widths(hp, "before_pool", 2, MAX_CONVS_BEFORE_POOL, 4, 16)
+        flags["transition_width"] = hp.Choice("transition_width", [0, 8, 12, 16])
+        flags["widths_after_pool"] = _widths(hp, "after_pool", 3, MAX_CONVS_AFTER_POOL, 8, 24)
+        flags["bn_before_relu"] = hp.Boolean("bn_before_relu")
     flags["dropout_scale"] = hp.Float("dropout_scale", 0.0, 0.5, step=0.1)
     if search_recipe:
         flags.update(_declare_recipe(hp))
@@ -82,7 +83,7 @@ def _widths(hp, where, least, most, narrowest, widest):
     widths = []
     for i in range(most):
         with hp.conditional_scope(f"convs_{where}", list(range(i + 1, most + 1))):
-            width = hp.Int(f"width_{where}_{i}", narrowest, widest, step=2)
+            width = hp.Int(f"width_{where}_{i}", narrowest, widest, step=4)
         if i < count:
             widths.append(width)
     return widths
@@ -106,13 +107,17 @@ def as_argv(flags):
 class SearchSpace(keras_tuner.HyperModel):
     """The hypermodel: builds the network of a trial's hyperparameters."""
 
-    def __init__(self, search_recipe=True):
+    def __init__(self, base_flags=None, search_architecture=True, search_recipe=True):
         super().__init__()
-        self.search_recipe = search_recipe
+        self.base_flags = dict(base_flags or {})
+        self.searched = dict(search_architecture=search_architecture, search_recipe=search_recipe)
+
+    def trial_flags(self, hp):
+        """The training flags of a trial: the base flags, with the searched ones replaced."""
+        return {**self.base_flags, **declare_search_space(hp, **self.searched)}
 
     def build(self, hp):
-        flags = declare_search_space(hp, self.search_recipe)
-        return config_lib.build_model(config_lib.parse(as_argv(flags)))
+        return config_lib.build_model(config_lib.parse(as_argv(self.trial_flags(hp))))
 
 
 class TrainingTuner(base_tuner.BaseTuner):
@@ -124,18 +129,18 @@ class TrainingTuner(base_tuner.BaseTuner):
         override the searched ones). Must hold a `validation_size`.
       max_params: trainable-parameter budget.
       mnist: the `data.Mnist` to train on (loaded once, shared by the trials).
-      search_recipe: also search the training recipe, not just the architecture.
+      search_architecture, search_recipe: what to search (see `declare_search_space`).
     """
 
-    def __init__(self, oracle, base_flags, max_params, mnist, search_recipe=True, **kwargs):
-        super().__init__(oracle, hypermodel=SearchSpace(search_recipe), **kwargs)
-        self.base_flags, self.max_params, self.mnist = dict(base_flags), max_params, mnist
-        self.search_recipe = search_recipe
+    def __init__(self, oracle, base_flags, max_params, mnist, search_architecture=True,
+                 search_recipe=True, **kwargs):
+        super().__init__(oracle, hypermodel=SearchSpace(base_flags, search_architecture, search_recipe),
+                         **kwargs)
+        self.max_params, self.mnist = max_params, mnist
 
     def trial_config(self, trial):
         """The parsed training flags of `trial`."""
-        flags = {**self.base_flags, **declare_search_space(trial.hyperparameters.copy(),
-                                                                 self.search_recipe)}
+        flags = self.hypermodel.trial_flags(trial.hyperparameters.copy())
         flags.update(evaluate_test=False, export=False,
                      workdir=os.path.join(self.get_trial_dir(trial.trial_id), "run"))
         return config_lib.parse(as_argv(flags))

@@ -24,6 +24,22 @@ def test_every_preset_parses_and_names_a_registered_model(flagfile):
     assert cfg.model in models.names()
 
 
+# Each preset's network and its parameter budget: the reference network, or a
+# compact one the tuner found under the budget.
+PRESET_PARAMS = {"seed.flags": (16_848, 16_848), "compact.flags": (6_626, 8_000)}
+
+
+@pytest.mark.parametrize("name", sorted(PRESET_PARAMS))
+def test_preset_parameter_counts(name):
+    count, budget = PRESET_PARAMS[name]
+    cfg = config.parse(flagfile=os.path.join(REPO, "flags", name))
+    assert models.count_trainable_params(config.build_model(cfg)) == count <= budget
+
+
+def test_every_preset_has_its_parameter_count_checked():
+    assert {os.path.basename(p) for p in glob.glob(os.path.join(REPO, "flags", "*.flags"))} == set(PRESET_PARAMS)
+
+
 def test_seed_preset_is_the_notebooks_recipe():
     cfg = config.parse(flagfile=os.path.join(REPO, "flags", "seed.flags"))
     assert (cfg.optimizer, cfg.learning_rate, cfg.momentum, cfg.batch_size, cfg.epochs) == ("sgd", 0.01, 0.9, 128, 20)

@@ -49,6 +49,18 @@ def test_search_space_gives_valid_training_flags():
         assert 2 <= len(cfg.widths_before_pool) <= tuner.MAX_CONVS_BEFORE_POOL
         assert 3 <= len(cfg.widths_after_pool) <= tuner.MAX_CONVS_AFTER_POOL
         assert config.build_model(cfg).output_shape == (None, 10)
+        assert all(w % 4 == 0 for w in cfg.widths_before_pool + cfg.widths_after_pool)
+
+
+def test_search_can_keep_the_architecture_or_the_recipe():
+    architecture_only = tuner.declare_search_space(keras_tuner.HyperParameters(), search_recipe=False)
+    assert "widths_after_pool" in architecture_only and "learning_rate" not in architecture_only
+    recipe_only = tuner.declare_search_space(keras_tuner.HyperParameters(), search_architecture=False)
+    assert "model" not in recipe_only and "widths_after_pool" not in recipe_only
+    assert {"learning_rate", "batch_size", "augment_rotation", "dropout_scale"} <= set(recipe_only)
+    # Unsearched flags are the command line's: here the reference network.
+    space = tuner.SearchSpace({"model": "seed"}, search_architecture=False)
+    assert models.count_trainable_params(space.build(keras_tuner.HyperParameters())) == 16_848
 
 
 def test_over_budget_candidate_is_rejected_before_it_trains(small_mnist, tmp_path):
@@ -65,18 +77,18 @@ def test_over_budget_candidate_is_rejected_before_it_trains(small_mnist, tmp_pat
 
 
 def test_search_rejects_over_budget_trains_the_rest_and_writes_a_runnable_flagfile(mnist, tmp_path):
-    done = tune(tmp_path, "--max_trials=6", "--max_params=6000")
+    done = tune(tmp_path, "--max_trials=6", "--max_params=8000")
     assert done.returncode == 0, done.stderr[-2000:]
     statuses = trial_statuses(tmp_path / "tune")
     assert len(statuses) == 6
     assert "FAILED" in statuses.values() and "COMPLETED" in statuses.values()
-    assert "rejected: " in done.stdout and "> --max_params=6,000" in done.stdout
+    assert "rejected: " in done.stdout and "> --max_params=8,000" in done.stdout
     # No trial ever evaluated the test set.
     assert "Test set" not in done.stdout
 
     best_flags = tmp_path / "tune" / "best.flags"
     recipe = config.parse(flagfile=str(best_flags))
-    assert recipe.model == "cnn" and models.count_trainable_params(config.build_model(recipe)) <= 6000
+    assert recipe.model == "cnn" and models.count_trainable_params(config.build_model(recipe)) <= 8000
     # The flagfile trains unchanged (here on the same small subset, without export).
     metrics = trainer.train_and_evaluate(
         config.parse([f"--workdir={tmp_path}/final", "--train_size=600", "--noexport", "--verbose=0"],
