@@ -5,7 +5,7 @@ Measures, in one run on this machine:
      exactly the model, augmentation and optimizer `keras_mnist.train` uses;
   2. the same network trained the notebook's way in PyTorch (SGD, batch 128,
      NumPy tensors in memory), when torch is installed (`pip install torch`),
-     and the ratio;
+     in a fresh process, and the ratio;
   3. with --fast_preset: wall time of `python -m keras_mnist.train
      --flagfile=flags/fast.flags` per seed, process start to final evaluation,
      and its final test accuracy.
@@ -27,6 +27,9 @@ _EPOCHS = flags.DEFINE_integer("bench_epochs", 2, "Epochs to time; the first is 
 _TORCH = flags.DEFINE_boolean("torch", True, "Also time the PyTorch reference, if torch is installed.")
 _FAST = flags.DEFINE_string("fast_preset", None, "Flagfile to time end to end, e.g. flags/fast.flags.")
 _FAST_SEEDS = flags.DEFINE_list("fast_seeds", ["1", "2", "3"], "Seeds for --fast_preset.")
+_TORCH_ONLY = flags.DEFINE_boolean("torch_only", False,
+                                   "Internal: time only the PyTorch reference and print its epoch "
+                                   "seconds as JSON (the benchmark runs this in a fresh process).")
 
 
 def keras_epoch_seconds(mnist, train_args=(), epochs=2):
@@ -86,6 +89,17 @@ def torch_epoch_seconds(mnist, epochs=2, batch_size=128):
     return times[1:]
 
 
+def torch_epoch_seconds_in_fresh_process(epochs):
+    """`torch_epoch_seconds` in its own interpreter, None if torch is missing.
+
+    TensorFlow's thread pools, still alive after the Keras timing, slow PyTorch
+    by ~10 % in the same process; a fresh process gives PyTorch a clean machine.
+    """
+    result = subprocess.run([sys.executable, "-m", "keras_mnist.bench", "--torch_only",
+                             f"--bench_epochs={epochs}"], capture_output=True, text=True, check=True)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
 def fast_preset_runs(flagfile, seeds):
     """(seed, wall seconds, final accuracy) of full training processes."""
     rows = []
@@ -106,6 +120,9 @@ def main(argv):
     from keras_mnist import data
 
     mnist = data.load(None)
+    if _TORCH_ONLY.value:
+        print(json.dumps(torch_epoch_seconds(mnist, _EPOCHS.value)))
+        return
     n = len(mnist.x_train)
     print(f"{os.cpu_count()} CPU cores; {n} training images per epoch\n")
     keras_times, batch = keras_epoch_seconds(mnist, argv[1:], _EPOCHS.value)
@@ -113,7 +130,7 @@ def main(argv):
     print("| what | s/epoch | images/s |\n|---|---:|---:|")
     print(f"| keras_mnist default recipe (batch {batch}) | {keras_epoch:.1f} | {n / keras_epoch:,.0f} |")
     if _TORCH.value:
-        torch_times = torch_epoch_seconds(mnist, _EPOCHS.value)
+        torch_times = torch_epoch_seconds_in_fresh_process(_EPOCHS.value)
         if torch_times is None:
             print("| PyTorch reference | torch not installed | |")
         else:

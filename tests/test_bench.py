@@ -16,3 +16,13 @@ def test_torch_reference_is_optional(small_mnist):
         assert seconds is None
     else:
         assert len(seconds) == 1 and seconds[0] > 0
+
+
+def test_torch_reference_runs_in_a_fresh_process(mnist):
+    seconds = bench.torch_epoch_seconds_in_fresh_process(epochs=2)
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        assert seconds is None
+    else:
+        assert len(seconds) == 1 and seconds[0] > 0
