@@ -128,9 +128,9 @@ def cnn_family(dropout_scale=1.0, widths_before_pool=(8, 16), transition_width=8
             f"{len(widths_before_pool)} convolutions before the pool and {len(widths_after_pool)} "
             "after it shrink 28x28 below 1x1; use fewer")
     inputs, x = normalized_pixels()
-    blocks = [(f"conv1{chr(97 + i)}", w) for i, w in enumerate(widths_before_pool)]
-    for name, width in blocks:
-        x = conv_block(x, width, CNN_DROPOUT * dropout_scale, name, bn_before_relu=bn_before_relu)
+    for i, width in enumerate(widths_before_pool):
+        x = conv_block(x, width, CNN_DROPOUT * dropout_scale, f"conv1{chr(97 + i)}",
+                       bn_before_relu=bn_before_relu)
     x = layers.MaxPooling2D(2, name="pool")(x)
     if transition_width:
         x = conv_block(x, transition_width, 0.0, "transition", kernel_size=1,
