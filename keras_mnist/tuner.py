@@ -169,9 +169,9 @@ class TrainingTuner(base_tuner.BaseTuner):
 def make_oracle(kind, max_trials, max_epochs, seed, hyperband_factor=3):
     """A Hyperband or Bayesian-optimisation oracle maximising `OBJECTIVE`.
 
-    Over-budget candidates fail at once; up to `max_trials` of them in a row
-    are allowed before the search gives up (the budget is then too tight for
-    the space).
+    Over-budget candidates fail at once; up to max(`max_trials`, 10) of them
+    in a row are allowed before the search gives up (the budget is then too
+    tight for the space).
     """
     common = dict(objective=OBJECTIVE, seed=seed, max_consecutive_failed_trials=max(max_trials, 10))
     if kind == "hyperband":

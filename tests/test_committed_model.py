@@ -5,7 +5,6 @@ import json
 import os
 import shutil
 
-import numpy as np
 import pytest
 
 from keras_mnist import config, evaluate, inference, trainer
