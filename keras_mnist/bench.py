@@ -8,7 +8,9 @@ Measures, in one run on this machine:
      in a fresh process, and the ratio;
   3. with --fast_preset: wall time of `python -m keras_mnist.train
      --flagfile=flags/fast.flags` per seed, process start to final evaluation,
-     and its final test accuracy.
+     and its final test accuracy;
+  4. with --profile_steps: where a training step's time goes, per TensorFlow
+     op, from the TensorFlow profiler.
 Speed is measured here, never in timed tests. Run nothing else meanwhile.
 """
 
@@ -27,6 +29,9 @@ _EPOCHS = flags.DEFINE_integer("bench_epochs", 2, "Epochs to time; the first is 
 _TORCH = flags.DEFINE_boolean("torch", True, "Also time the PyTorch reference, if torch is installed.")
 _FAST = flags.DEFINE_string("fast_preset", None, "Flagfile to time end to end, e.g. flags/fast.flags.")
 _FAST_SEEDS = flags.DEFINE_list("fast_seeds", ["1", "2", "3"], "Seeds for --fast_preset.")
+_PROFILE_STEPS = flags.DEFINE_integer("profile_steps", 0,
+                                      "Profile this many training steps and print the ops "
+                                      "that take the most time (0: no profile).", lower_bound=0)
 _TORCH_ONLY = flags.DEFINE_boolean("torch_only", False,
                                    "Internal: time only the PyTorch reference and print its epoch "
                                    "seconds as JSON (the benchmark runs this in a fresh process).")
@@ -51,6 +56,60 @@ def keras_epoch_seconds(mnist, train_args=(), epochs=2):
     training_model.fit(ds, epochs=epochs, steps_per_epoch=steps, callbacks=[report], verbose=0,
                        shuffle=False)
     return report.epoch_seconds[1:], cfg.batch_size
+
+
+def op_milliseconds_per_step(mnist, train_args=(), steps=30):
+    """{(layer, op): ms per step} of the recipe's training step, from the TF profiler.
+
+    Times are kernel times on TensorFlow's executor threads summed over `steps`
+    steps (after warm-up) and divided by `steps`; "layer" is the Keras layer the
+    op belongs to, with a "grad " prefix for the backward pass.
+    """
+    import collections
+
+    import keras
+    import tensorflow as tf
+    # The XSpace proto the profiler writes; TensorFlow ships it under tsl.
+    from tensorflow.tsl.profiler.protobuf import xplane_pb2
+
+    from keras_mnist import config, data, trainer
+
+    cfg = config.parse(list(train_args))
+    keras.utils.set_random_seed(cfg.seed)
+    model, training_model = trainer.build_training_model(cfg, steps)
+    ds = trainer.one_hot(data.train_dataset(mnist.x_train, mnist.y_train, cfg.batch_size, cfg.seed,
+                                            epochs=2))
+    ds = ds.repeat()
+    training_model.fit(ds, epochs=1, steps_per_epoch=10, verbose=0)  # warm-up: tracing
+    with tempfile.TemporaryDirectory(prefix="keras_mnist_profile_") as logdir:
+        tf.profiler.experimental.start(logdir)
+        training_model.fit(ds, epochs=1, steps_per_epoch=steps, verbose=0)
+        tf.profiler.experimental.stop()
+        space = xplane_pb2.XSpace()
+        for root, _, files in os.walk(logdir):
+            for name in files:
+                if name.endswith(".xplane.pb"):
+                    with open(os.path.join(root, name), "rb") as f:
+                        space.ParseFromString(f.read())
+    layer_names = {layer.name for layer in model.layers + training_model.layers}
+    totals = collections.Counter()
+    for plane in space.planes:
+        for line in plane.lines:
+            if not line.name.startswith("tf_Compute"):
+                continue
+            for event in line.events:
+                name = plane.event_metadata[event.metadata_id].name
+                if ":" not in name or "::" in name:  # executor bookkeeping, not a kernel
+                    continue
+                path, op = name.split(":", 1)
+                parts = path.split("/")
+                # Keras 3 scopes ops as <model>_<n>/<layer>_<n>/...; strip the counters.
+                layers = [p.rsplit("_", 1)[0] for p in parts if p.rsplit("_", 1)[0] in layer_names]
+                layer = layers[-1] if layers else "(optimizer, loss, metrics)"
+                prefix = "grad " if "gradient_tape" in parts else ""
+                totals[(prefix + layer, op.replace("_MklNative", "").replace("_Mkl", ""))] += \
+                    event.duration_ps / 1e9 / steps
+    return totals
 
 
 def torch_epoch_seconds(mnist, epochs=2, batch_size=128):
@@ -142,6 +201,14 @@ def main(argv):
         print("| seed | wall time | final test accuracy |\n|---:|---:|---:|")
         for seed, wall, accuracy in fast_preset_runs(_FAST.value, _FAST_SEEDS.value):
             print(f"| {seed} | {wall:.0f} s | {100 * accuracy:.2f} % |")
+    if _PROFILE_STEPS.value:
+        totals = op_milliseconds_per_step(mnist, argv[1:], _PROFILE_STEPS.value)
+        step = sum(totals.values())
+        print(f"\nTensorFlow profiler, {_PROFILE_STEPS.value} steps: {step:.1f} ms of kernel time "
+              "per step (both cores' threads summed), the 15 largest:\n")
+        print("| layer | op | ms/step | share |\n|---|---|---:|---:|")
+        for (layer, op), ms in totals.most_common(15):
+            print(f"| {layer} | {op} | {ms:.2f} | {100 * ms / step:.0f} % |")
 
 
 if __name__ == "__main__":

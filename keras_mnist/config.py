@@ -12,7 +12,8 @@ from keras_mnist import models
 # Flags defined here, in order; `as_dict` and the metrics JSON use this list.
 NAMES = []
 # The architecture flags: `models.build` hands each builder the ones it takes.
-ARCHITECTURE_FLAGS = ("widths_before_pool", "transition_width", "widths_after_pool", "bn_before_relu")
+ARCHITECTURE_FLAGS = ("widths_before_pool", "transition_width", "widths_after_pool", "bn_before_relu",
+                      "pad_after_pool")
 
 
 class _WidthsParser(flags.ListParser):
@@ -63,6 +64,9 @@ def define_flags(flag_values=flags.FLAGS):
     define(_define_widths, "widths_after_pool", "12,12,16,16", "--model=cnn: channels of each 3x3 conv after the max-pool.")
     define(flags.DEFINE_boolean, "bn_before_relu", False,
            "--model=cnn: batch norm before the ReLU (the notebook has it after).")
+    define(flags.DEFINE_boolean, "pad_after_pool", False,
+           "--model=cnn: 'same' padding for the 3x3 convs after the max-pool, which keep "
+           "the pooled map's size (the notebook's convs shrink it).")
     # Optimisation.
     define(flags.DEFINE_integer, "epochs", 20, "Passes over the training set.", lower_bound=1)
     define(flags.DEFINE_integer, "batch_size", 128, "Training batch size.",

@@ -112,17 +112,18 @@ CNN_DROPOUT = 0.25
 
 @register("cnn")
 def cnn_family(dropout_scale=1.0, widths_before_pool=(8, 16), transition_width=8,
-               widths_after_pool=(12, 12, 16, 16), bn_before_relu=False):
+               widths_after_pool=(12, 12, 16, 16), bn_before_relu=False, pad_after_pool=False):
     """The family the tuner searches: the seed network's shape with free widths.
 
     3x3 valid conv blocks of `widths_before_pool`, a 2x2 max-pool, an optional
     1x1 transition conv block of `transition_width` channels (0: none), 3x3
-    valid conv blocks of `widths_after_pool`, then the 1x1 conv to 10 and GAP.
+    conv blocks of `widths_after_pool` (valid, or "same" with `pad_after_pool`,
+    which keeps the pooled map's size), then the 1x1 conv to 10 and GAP.
     The defaults are flags/compact.flags's network (7,880 parameters).
     """
     if not widths_before_pool or not widths_after_pool:
         raise ValueError("the cnn family needs at least one convolution before and one after the pool")
-    size = (28 - 2 * len(widths_before_pool)) // 2 - 2 * len(widths_after_pool)
+    size = (28 - 2 * len(widths_before_pool)) // 2 - (0 if pad_after_pool else 2 * len(widths_after_pool))
     if size < 1:
         raise ValueError(
             f"{len(widths_before_pool)} convolutions before the pool and {len(widths_after_pool)} "
@@ -138,7 +139,7 @@ def cnn_family(dropout_scale=1.0, widths_before_pool=(8, 16), transition_width=8
     for i, width in enumerate(widths_after_pool):
         last = i == len(widths_after_pool) - 1
         x = conv_block(x, width, 0.0 if last else CNN_DROPOUT * dropout_scale, f"conv2{chr(97 + i)}",
-                       bn_before_relu=bn_before_relu)
+                       padding="same" if pad_after_pool else "valid", bn_before_relu=bn_before_relu)
     return keras.Model(inputs, classifier_head(x), name="cnn")
 
 

@@ -26,3 +26,15 @@ def test_torch_reference_runs_in_a_fresh_process(mnist):
         assert seconds is None
     else:
         assert len(seconds) == 1 and seconds[0] > 0
+
+
+def test_profile_attributes_kernel_time_to_layers(small_mnist):
+    tiny = data.Mnist(small_mnist.x_train[:1024], small_mnist.y_train[:1024], small_mnist.x_test, small_mnist.y_test)
+    ms = bench.op_milliseconds_per_step(tiny, ["--batch_size=64"], steps=5)
+    # Each convolution of the seed network shows up forward and backward, under its layer.
+    for layer in ("conv1a_conv", "conv1b_conv", "conv2d_conv"):
+        assert ms[(layer, "Conv2D")] > 0
+        assert ms[("grad " + layer, "Conv2DBackpropFilter")] > 0
+    assert ms[("conv1a_bn", "FusedBatchNormV3")] > 0  # the fused kernel, not unfused moments
+    attributed = sum(v for (layer, _), v in ms.items() if not layer.startswith("("))
+    assert attributed > 0.5 * sum(ms.values())

@@ -88,6 +88,14 @@ def test_cnn_family_transition_and_batch_norm_placement():
     assert default.index("conv1a_relu") < default.index("conv1a_bn")
 
 
+def test_cnn_family_padding_after_the_pool_keeps_the_map_size():
+    padded = models.build("cnn", widths_after_pool=[8] * 6, pad_after_pool=True)
+    assert tuple(padded.get_layer("conv2f_bn").output.shape[1:]) == (12, 12, 8)
+    # Padding adds no weights: same parameters as the valid version of the same widths.
+    assert models.count_trainable_params(models.build("cnn", pad_after_pool=True)) == \
+        models.count_trainable_params(models.build("cnn"))
+
+
 def test_cnn_family_refuses_a_map_shrunk_to_nothing():
     with pytest.raises(ValueError, match="below 1x1; use fewer"):
         models.build("cnn", widths_before_pool=[8, 8, 8], widths_after_pool=[8] * 6)
