@@ -13,7 +13,7 @@ from keras_mnist import models
 NAMES = []
 # The architecture flags: `models.build` hands each builder the ones it takes.
 ARCHITECTURE_FLAGS = ("widths_before_pool", "transition_width", "widths_after_pool", "bn_before_relu",
-                      "pad_after_pool")
+                      "pad_after_pool", "separable")
 
 
 class _WidthsParser(flags.ListParser):
@@ -67,6 +67,9 @@ def define_flags(flag_values=flags.FLAGS):
     define(flags.DEFINE_boolean, "pad_after_pool", False,
            "--model=cnn: 'same' padding for the 3x3 convs after the max-pool, which keep "
            "the pooled map's size (the notebook's convs shrink it).")
+    define(flags.DEFINE_boolean, "separable", False,
+           "--model=cnn: depthwise-separable 3x3 convs (all but the first), ~1/8 of the "
+           "weights of a full conv of the same width.")
     # Optimisation.
     define(flags.DEFINE_integer, "epochs", 20, "Passes over the training set.", lower_bound=1)
     define(flags.DEFINE_integer, "batch_size", 128, "Training batch size.",

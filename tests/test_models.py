@@ -96,6 +96,18 @@ def test_cnn_family_padding_after_the_pool_keeps_the_map_size():
         models.count_trainable_params(models.build("cnn"))
 
 
+def test_cnn_family_separable_convs():
+    model = models.build("cnn", widths_before_pool=[16, 32], transition_width=0,
+                         widths_after_pool=[32, 48], separable=True)
+    # The first conv sees one channel: a full conv. The others: depthwise 3x3 + pointwise 1x1.
+    assert type(model.get_layer("conv1a_conv")) is keras.layers.Conv2D
+    for name in ("conv1b_conv", "conv2a_conv", "conv2b_conv"):
+        assert isinstance(model.get_layer(name), keras.layers.SeparableConv2D)
+    expected = (9 * 16 + (9 * 16 + 16 * 32) + (9 * 32 + 32 * 32) + (9 * 32 + 32 * 48)
+                + 2 * (16 + 32 + 32 + 48) + 48 * 10)
+    assert models.count_trainable_params(model) == expected
+
+
 def test_cnn_family_refuses_a_map_shrunk_to_nothing():
     with pytest.raises(ValueError, match="below 1x1; use fewer"):
         models.build("cnn", widths_before_pool=[8, 8, 8], widths_after_pool=[8] * 6)
