@@ -125,7 +125,7 @@ def cnn_family(dropout_scale=1.0, widths_before_pool=(8, 16), transition_width=8
     which keeps the pooled map's size), then the 1x1 conv to 10 and GAP.
     `separable`: every 3x3 conv but the first (which sees one channel) is
     depthwise-separable, so the same budget buys wider blocks.
-    The defaults are flags/compact.flags's network (7,880 parameters).
+    The defaults: full convs, 7,880 parameters (flags/compact.flags is separable).
     """
     if not widths_before_pool or not widths_after_pool:
         raise ValueError("the cnn family needs at least one convolution before and one after the pool")

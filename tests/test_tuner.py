@@ -36,6 +36,7 @@ def trial_statuses(tune_dir):
 
 
 def test_search_space_gives_valid_training_flags():
+    separable = set()
     for seed in range(20):
         hp = keras_tuner.HyperParameters()
         flags = tuner.declare_search_space(hp)
@@ -50,6 +51,8 @@ def test_search_space_gives_valid_training_flags():
         assert 3 <= len(cfg.widths_after_pool) <= tuner.MAX_CONVS_AFTER_POOL
         assert config.build_model(cfg).output_shape == (None, 10)
         assert all(w % 4 == 0 for w in cfg.widths_before_pool + cfg.widths_after_pool)
+        separable.add(cfg.separable)
+    assert separable == {True, False}  # both kinds of convolution are searched
 
 
 def test_search_can_keep_the_architecture_or_the_recipe():
