@@ -14,6 +14,7 @@ Measures, in one run on this machine:
 Speed is measured here, never in timed tests. Run nothing else meanwhile.
 """
 
+import collections
 import json
 import math
 import os
@@ -65,8 +66,6 @@ def op_milliseconds_per_step(mnist, train_args=(), steps=30):
     steps (after warm-up) and divided by `steps`; "layer" is the Keras layer the
     op belongs to, with a "grad " prefix for the backward pass.
     """
-    import collections
-
     import keras
     import tensorflow as tf
     # The XSpace proto the profiler writes; TensorFlow ships it under tsl.
@@ -209,6 +208,12 @@ def main(argv):
         print("| layer | op | ms/step | share |\n|---|---|---:|---:|")
         for (layer, op), ms in totals.most_common(15):
             print(f"| {layer} | {op} | {ms:.2f} | {100 * ms / step:.0f} % |")
+        by_op = collections.Counter()
+        for (_, op), ms in totals.items():
+            by_op[op] += ms
+        print("\nThe same, summed over layers:\n\n| op | ms/step | share |\n|---|---:|---:|")
+        for op, ms in by_op.most_common(10):
+            print(f"| {op} | {ms:.2f} | {100 * ms / step:.0f} % |")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The trained model committed in savedmodels/seed/1 is what its model card says."""
+"""The trained models committed in savedmodels/ are what their model cards say."""
 
 import hashlib
 import json
@@ -11,12 +11,18 @@ from keras_mnist import config, evaluate, inference, trainer
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COMMITTED = os.path.join(REPO, "savedmodels", "seed", "1")
+# Each committed model: its folder, trainable parameters, epochs.
+MODELS = {"seed": (COMMITTED, 16_848, 20),  # python -m keras_mnist.train --epochs=20
+          # python -m keras_mnist.train --flagfile=flags/compact.flags --export_name=compact
+          "compact": (os.path.join(REPO, "savedmodels", "compact", "1"), 7_424, 15)}
 
 
-@pytest.fixture(scope="module")
-def card():
-    with open(os.path.join(COMMITTED, "model_card.json")) as f:
-        return json.load(f)
+@pytest.fixture(scope="module", params=sorted(MODELS))
+def committed(request):
+    """(folder, trainable parameters, epochs, model card) of one committed model."""
+    folder, params, epochs = MODELS[request.param]
+    with open(os.path.join(folder, "model_card.json")) as f:
+        return folder, params, epochs, json.load(f)
 
 
 def _tree_digest(folder):
@@ -30,25 +36,27 @@ def _tree_digest(folder):
     return digest.hexdigest()
 
 
-def test_committed_model_is_the_reference_network_at_99_40(card):
-    assert card["trainable_params"] == 16_848
-    with open(os.path.join(COMMITTED, "metrics.json")) as f:
+def test_committed_model_is_its_network_at_99_40(committed):
+    folder, params, epochs, card = committed
+    assert card["trainable_params"] == params
+    with open(os.path.join(folder, "metrics.json")) as f:
         metrics = json.load(f)
     assert metrics["final_test_accuracy"] >= 0.9940
-    assert len(metrics["epochs"]) == 20
+    assert len(metrics["epochs"]) == epochs
 
 
 @pytest.mark.parametrize("form", ["keras", "savedmodel", "tflite_float32", "tflite_float16", "tflite_int8"])
-def test_each_committed_form_measures_what_its_card_states(card, mnist, form):
+def test_each_committed_form_measures_what_its_card_states(committed, mnist, form):
+    folder, _, _, card = committed
     entry = card["forms"][form]
-    classifier = inference.load(os.path.normpath(os.path.join(COMMITTED, entry["file"])))
+    classifier = inference.load(os.path.normpath(os.path.join(folder, entry["file"])))
     accuracy = evaluate.evaluate(classifier, mnist.x_test, mnist.y_test).accuracy
     assert accuracy >= entry["test_accuracy"] - 1e-9, (form, accuracy, entry["test_accuracy"])
     assert accuracy >= 0.9940
 
 
-def test_int8_is_within_a_tenth_of_a_point_of_keras(card):
-    forms = card["forms"]
+def test_int8_is_within_a_tenth_of_a_point_of_keras(committed):
+    forms = committed[3]["forms"]
     assert abs(forms["tflite_int8"]["test_accuracy"] - forms["keras"]["test_accuracy"]) <= 0.0010
 
 
