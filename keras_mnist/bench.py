@@ -38,8 +38,8 @@ _TORCH_ONLY = flags.DEFINE_boolean("torch_only", False,
                                    "seconds as JSON (the benchmark runs this in a fresh process).")
 
 
-def keras_epoch_seconds(mnist, train_args=(), epochs=2):
-    """Seconds per epoch of the recipe the training flags describe (after warm-up)."""
+def _recipe(mnist, train_args, epochs):
+    """(flags, network, compiled training model, dataset, steps per epoch), set up as training does."""
     import keras
     import tensorflow as tf
 
@@ -50,9 +50,17 @@ def keras_epoch_seconds(mnist, train_args=(), epochs=2):
     if cfg.deterministic:
         tf.config.experimental.enable_op_determinism()
     steps = math.ceil(len(mnist.x_train) / cfg.batch_size)
-    _, training_model = trainer.build_training_model(cfg, steps)
+    model, training_model = trainer.build_training_model(cfg, steps)
     ds = trainer.one_hot(data.train_dataset(mnist.x_train, mnist.y_train, cfg.batch_size, cfg.seed,
                                             epochs=epochs))
+    return cfg, model, training_model, ds, steps
+
+
+def keras_epoch_seconds(mnist, train_args=(), epochs=2):
+    """(seconds per epoch after warm-up, batch size) of the recipe the training flags describe."""
+    from keras_mnist import trainer
+
+    cfg, _, training_model, ds, steps = _recipe(mnist, train_args, epochs)
     report = trainer.EpochReport("Test", 0)
     training_model.fit(ds, epochs=epochs, steps_per_epoch=steps, callbacks=[report], verbose=0,
                        shuffle=False)
@@ -66,18 +74,11 @@ def op_milliseconds_per_step(mnist, train_args=(), steps=30):
     steps (after warm-up) and divided by `steps`; "layer" is the Keras layer the
     op belongs to, with a "grad " prefix for the backward pass.
     """
-    import keras
     import tensorflow as tf
     # The XSpace proto the profiler writes; TensorFlow ships it under tsl.
     from tensorflow.tsl.profiler.protobuf import xplane_pb2
 
-    from keras_mnist import config, data, trainer
-
-    cfg = config.parse(list(train_args))
-    keras.utils.set_random_seed(cfg.seed)
-    model, training_model = trainer.build_training_model(cfg, steps)
-    ds = trainer.one_hot(data.train_dataset(mnist.x_train, mnist.y_train, cfg.batch_size, cfg.seed,
-                                            epochs=2))
+    _, model, training_model, ds, _ = _recipe(mnist, train_args, epochs=1)
     ds = ds.repeat()
     training_model.fit(ds, epochs=1, steps_per_epoch=10, verbose=0)  # warm-up: tracing
     with tempfile.TemporaryDirectory(prefix="keras_mnist_profile_") as logdir:
