@@ -14,7 +14,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image, ImageOps
 
-from keras_mnist.inference import decode, image_header
+from keras_mnist.inference import decode
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -81,7 +81,6 @@ def test_formats_decode_to_float_rgb(fmt):
     assert decoded.shape == (30, 40, 3) and decoded.dtype == np.float32
     expected = np.asarray(Image.open(io.BytesIO(raw)).convert("RGB"), np.float32)
     assert np.abs(decoded - expected).mean() < (3 if fmt == "JPEG" else 1e-3)
-    assert image_header.check_header(raw, "f") == image_header.ImageInfo(fmt, 40, 30)
 
 
 def test_grey_and_16_bit_png():
@@ -120,41 +119,35 @@ def _animated(fmt):
     return encode(frames[0], fmt, save_all=True, append_images=frames[1:])
 
 
-BAD = {  # name -> (bytes, what the TF check says, what the Python check says)
-    "empty": (b"", "empty", "empty file"),
-    "text": (b"just some notes, not an image", "not a PNG, JPEG, GIF or BMP", "not a PNG, JPEG, GIF or BMP"),
-    "webp": (encode(COLOUR, "WEBP"), "not a PNG, JPEG, GIF or BMP", "WEBP images are not supported"),
-    "png bomb": (png_bomb(20000, 20000), "20000x20000 pixels is over the limit", "is over the limit"),
-    "jpeg bomb": (jpeg_claiming(20000, 20000), "20000x20000 pixels is over the limit", "is over the limit"),
-    "gif bomb": (gif_claiming(20000, 20000), "20000x20000 pixels is over the limit", "is over the limit"),
-    "bmp bomb": (bmp_claiming(20000, -20000), "20000x20000 pixels is over the limit", "is over the limit"),
-    "zero-sized png": (png_bomb(0, 10), "zero-sized (0x10 pixels)", "damaged PNG header"),
-    # Pillow sizes a GIF by its frame (16x16 here); the TF check reads the screen as well.
-    "zero-sized gif": (gif_claiming(0, 16), "zero-sized (0x16 pixels)", None),
-    "animated gif": (_animated("GIF"), "animated", "animated (3 frames)"),
-    "animated png": (_animated("PNG"), "animated", "animated (3 frames)"),
-    "palette bmp": (encode(Image.fromarray(COLOUR).convert("P"), "BMP"), "colour palette", None),
-    "truncated png": (encode(COLOUR, "PNG")[:200], "cannot be decoded", None),
-    "truncated jpeg": (encode(COLOUR, "JPEG")[:20], "cannot be decoded", "damaged JPEG header"),
+BAD = {  # name -> (bytes, what the check says)
+    "empty": (b"", "empty"),
+    "text": (b"just some notes, not an image", "not a PNG, JPEG, GIF or BMP"),
+    "webp": (encode(COLOUR, "WEBP"), "not a PNG, JPEG, GIF or BMP"),
+    "png bomb": (png_bomb(20000, 20000), "20000x20000 pixels is over the limit"),
+    "jpeg bomb": (jpeg_claiming(20000, 20000), "20000x20000 pixels is over the limit"),
+    "gif bomb": (gif_claiming(20000, 20000), "20000x20000 pixels is over the limit"),
+    "bmp bomb": (bmp_claiming(20000, -20000), "20000x20000 pixels is over the limit"),
+    "zero-sized png": (png_bomb(0, 10), "zero-sized (0x10 pixels)"),
+    # The GIF's screen is 0x16 (Pillow would size it by its 16x16 frame and accept it).
+    "zero-sized gif": (gif_claiming(0, 16), "zero-sized (0x16 pixels)"),
+    "animated gif": (_animated("GIF"), "animated"),
+    "animated png": (_animated("PNG"), "animated"),
+    "palette bmp": (encode(Image.fromarray(COLOUR).convert("P"), "BMP"), "colour palette"),
+    "truncated png": (encode(COLOUR, "PNG")[:200], "cannot be decoded"),
+    "truncated jpeg": (encode(COLOUR, "JPEG")[:20], "cannot be decoded"),
     # One frame in 250,000 one-byte blocks: walking it would keep a server busy for many seconds.
     "gif of tiny blocks": (b"GIF89a" + struct.pack("<HHBBB", 10, 10, 0, 0, 0) + b"\x2c"
                            + struct.pack("<HHHHB", 0, 0, 10, 10, 0) + b"\x02" + b"\x01\x00" * 250_000
-                           + b"\x00\x3b", "data blocks; save it as PNG", None),
-    "truncated gif": (encode(Image.fromarray(COLOUR).convert("P"), "GIF")[:900], "GIF is truncated", None),
+                           + b"\x00\x3b", "data blocks; save it as PNG"),
+    "truncated gif": (encode(Image.fromarray(COLOUR).convert("P"), "GIF")[:900], "GIF is truncated"),
 }
 
 
 @pytest.mark.parametrize("name", sorted(BAD))
 def test_bad_images_get_one_clear_line(name):
-    raw, tf_says, python_says = BAD[name]
-    assert tf_says in refusal(raw)
-    if python_says is None:  # Pillow reads only the header, and that one is fine.
-        assert image_header.check_header(raw, "f.png").format in decode.FORMATS
-        return
-    with pytest.raises(image_header.ImageError) as e:
-        image_header.check_header(raw, "f.png")
-    assert str(e.value).startswith("f.png: ") and "\n" not in str(e.value)
-    assert python_says in str(e.value)
+    raw, says = BAD[name]
+    message = refusal(raw)
+    assert says in message and message.startswith("image: ") and "\n" not in message
 
 
 def test_a_refused_image_does_not_stop_the_next():
@@ -210,7 +203,7 @@ def _probe(tmp_path, *args):
 def test_png_bomb_is_refused_by_predict_with_bounded_memory(tmp_path):
     result = _probe(tmp_path, "predict", str(tmp_path / "in.png"))
     assert result["size"] < 500_000
-    assert "400,000,000 pixels is over the limit" in result["refused"]
+    assert "20000x20000 pixels is over the limit" in result["refused"]
     # Decoding it would take >= 400 MB (one grey byte per pixel); before this check it took 401.
     assert result["growth_mb"] < 100
     assert result["next_shape"] == [28, 28, 1]  # The next image is served.

@@ -25,26 +25,31 @@ class NoDigitError(ImageError):
 
 def load_image(path):
     """File -> float32 [28, 28, 1] MNIST-like pixels, or ImageError (NoDigitError: no ink)."""
-    import tensorflow as tf
-
     try:
         with open(path, "rb") as f:
             raw = f.read()
     except OSError as e:
         raise ImageError(f"{path}: cannot be read ({e.strerror})") from None
-    # The header is checked (size, frames, format) before anything is decoded.
-    from keras_mnist.inference import decode, image_header
+    return image_to_pixels(raw, path)
+
+
+def image_to_pixels(raw, name="image"):
+    """Encoded image bytes -> float32 [28, 28, 1] MNIST-like pixels, or ImageError naming `name`.
+
+    `inference.decode` checks the header (format, size, frames) before anything
+    is decoded, so a small file declaring a huge image costs nothing.
+    """
+    import tensorflow as tf
+
+    from keras_mnist.inference import decode
 
     try:
-        image_header.check_header(raw, path)
         image = decode.decode_image(raw)
-    except image_header.ImageError as e:
-        raise ImageError(str(e)) from None
     except tf.errors.OpError as e:
-        raise ImageError(f"{path}: {decode.error_text(e).removeprefix('image: ')}") from None
+        raise ImageError(f"{name}: {decode.error_text(e).removeprefix('image: ')}") from None
     pixels, found = _preprocess(image)
     if not found:
-        raise NoDigitError(f"{path}: no digit found")
+        raise NoDigitError(f"{name}: no digit found")
     return pixels.numpy()
 
 

@@ -1,7 +1,7 @@
 """Image bytes from the page (canvas PNG or an upload) -> the 28x28 input the model sees.
 
-The demo must show what `predict` would answer, so this is the only place that
-calls the project's preprocessing; it is swapped here and nowhere else.
+The demo must show what `predict` would answer, so it calls predict's own
+decoding and preprocessing (`inference.predict.image_to_pixels`).
 """
 
 # Refuse request bodies above this before reading them (images: inference.decode's header check).
@@ -13,22 +13,12 @@ class InputError(Exception):
 
 
 def to_model_input(raw, name="image"):
-    """Encoded image bytes -> float32 [28, 28, 1], 0-255, white digit on black; or InputError.
-
-    The steps of `inference.predict.load_image`, on bytes instead of a file.
-    """
-    import tensorflow as tf
-
-    from keras_mnist.inference import decode, image_header, preprocess
+    """Encoded image bytes -> float32 [28, 28, 1], 0-255, white digit on black; or InputError."""
+    from keras_mnist.inference import predict
 
     try:
-        image_header.check_header(raw, name)  # Size, frames, format: before anything is decoded.
-        image = decode.decode_image(raw)
-    except image_header.ImageError as e:
+        return predict.image_to_pixels(raw, name)
+    except predict.NoDigitError as e:
+        raise InputError(f"{e}; draw a digit, or upload an image with dark ink on light paper") from None
+    except predict.ImageError as e:
         raise InputError(str(e)) from None
-    except tf.errors.OpError as e:
-        raise InputError(f"{name}: {decode.error_text(e).removeprefix('image: ')}") from None
-    pixels, found = preprocess.preprocess(image)
-    if not found:
-        raise InputError(f"{name}: no digit found; draw a digit, or upload an image with dark ink on light paper")
-    return pixels.numpy()
