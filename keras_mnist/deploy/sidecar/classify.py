@@ -9,7 +9,6 @@ per category index as the SDK reports it. Runs in the phone tools venv;
 imports nothing from keras_mnist.
 """
 
-import sys
 
 import numpy as np
 
@@ -60,9 +59,6 @@ def main(sdk, model_path, images_path, scores_path):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 5:
-        raise SystemExit("usage: classify.py SDK MODEL.tflite IMAGES.npy SCORES.npy")
-    try:
-        main(*sys.argv[1:])
-    except Exception as e:  # noqa: BLE001 - one line for the caller.
-        raise SystemExit(f"error: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
+    import _cli  # Beside this file, first on the path of a script run as a file.
+
+    _cli.run(main, "classify.py SDK MODEL.tflite IMAGES.npy SCORES.npy", "the SDK does not import")

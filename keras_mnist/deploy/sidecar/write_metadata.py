@@ -9,7 +9,6 @@ Imports nothing from keras_mnist: TensorFlow's protobuf cannot live beside it.
 
 import json
 import os
-import sys
 import tempfile
 
 
@@ -48,11 +47,6 @@ def main(src, dst, spec_path):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 4:
-        raise SystemExit("usage: write_metadata.py IN.tflite OUT.tflite SPEC.json")
-    try:
-        main(*sys.argv[1:])
-    except ImportError as e:
-        raise SystemExit(f"error: the metadata writer does not import ({e})") from None
-    except Exception as e:  # noqa: BLE001 - one line for the caller.
-        raise SystemExit(f"error: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
+    import _cli  # Beside this file, first on the path of a script run as a file.
+
+    _cli.run(main, "write_metadata.py IN.tflite OUT.tflite SPEC.json", "the metadata writer does not import")
