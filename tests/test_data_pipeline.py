@@ -24,6 +24,23 @@ def test_train_dataset_shuffles_by_seed_each_epoch():
     np.testing.assert_array_equal(epochs(seed=1, first=1)[0], second)
 
 
+def test_batches_are_those_of_the_examples_shuffled_with_the_epoch_seed():
+    # The order every published number was trained with: the examples themselves
+    # shuffled with seed * 1,000,003 + epoch (the pipeline shuffles indices instead).
+    import tensorflow as tf
+
+    x = np.arange(300, dtype=np.int64).reshape(300, 1, 1, 1) * np.ones((1, 2, 2, 1), np.int64)
+    y = np.arange(300) % 10
+    for epoch in (0, 1):
+        expected = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(300, seed=7 * 1_000_003 + epoch)
+        expected = np.array([int(image[0, 0, 0]) for image, _ in expected.as_numpy_iterator()])
+        ds = data.train_dataset(x, y, batch_size=64, seed=7, epochs=epoch + 1, first_epoch=epoch)
+        batches = list(ds.as_numpy_iterator())
+        assert [len(images) for images, _ in batches] == [64, 64, 64, 64, 44]
+        np.testing.assert_array_equal(np.concatenate([images[:, 0, 0, 0] for images, _ in batches]), expected)
+        np.testing.assert_array_equal(np.concatenate([labels for _, labels in batches]), expected % 10)
+
+
 def test_datasets_yield_uint8_images_and_int_labels():
     x = np.zeros((10, 28, 28, 1), np.uint8)
     y = np.arange(10, dtype=np.int64)

@@ -22,14 +22,19 @@ def train_dataset(x, y, batch_size, seed, epochs=1, first_epoch=0):
     on how many epochs this process has already run: a run resumed at epoch k
     sees exactly the batches an uninterrupted run sees from epoch k on.
     """
-    examples = tf.data.Dataset.from_tensor_slices((x, y)).cache()
+    # The epoch's order is a shuffle of the indices (the same permutation as
+    # shuffling the examples themselves with that seed); each batch is then one
+    # gather, not 256 elements through tf.data: about half the pipeline's CPU
+    # time, which the training steps share on two cores.
+    images, labels = tf.constant(x), tf.constant(y)
 
     def one_epoch(epoch):
         order_seed = tf.cast(seed, tf.int64) * 1_000_003 + epoch
-        return examples.shuffle(len(x), seed=order_seed).batch(batch_size)
+        return tf.data.Dataset.range(len(x)).shuffle(len(x), seed=order_seed).batch(batch_size)
 
     epochs_ds = tf.data.Dataset.range(first_epoch, epochs)
-    return epochs_ds.flat_map(one_epoch).prefetch(tf.data.AUTOTUNE)
+    batches = epochs_ds.flat_map(one_epoch).map(lambda i: (tf.gather(images, i), tf.gather(labels, i)))
+    return batches.prefetch(tf.data.AUTOTUNE)
 
 
 def eval_dataset(x, y, batch_size):
