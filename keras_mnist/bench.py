@@ -66,10 +66,12 @@ def main(argv):
     if _ROUNDS.value:
         report.print_comparison(mnist, argv[1:], _ROUNDS.value, _EPOCHS.value, _TORCH.value)
     if _FAST.value:
+        print(f"\n{_FAST.value}, one fresh process per seed:", flush=True)
+        rows = fast_preset_runs(_FAST.value, _FAST_SEEDS.value)  # Each run prints its final line.
         print(f"\n{_FAST.value}: wall time of `python -m keras_mnist.train`, process start to exit "
               "(the final test evaluation comes at its end; --noexport)\n")
         print("| seed | parameters | wall time | of which fit() | final test accuracy |\n|---:|---:|---:|---:|---:|")
-        for seed, wall, fit, params, accuracy in fast_preset_runs(_FAST.value, _FAST_SEEDS.value):
+        for seed, wall, fit, params, accuracy in rows:
             print(f"| {seed} | {params:,} | {wall:.1f} s | {fit:.1f} s | {100 * accuracy:.2f} % |")
     if _PROFILE_STEPS.value:
         totals = keras_timing.op_milliseconds_per_step(mnist, argv[1:], _PROFILE_STEPS.value)

@@ -38,7 +38,7 @@ def test_serves_the_page_and_prints_its_address(capsys):
                                     timeout=30) as reply:
             pytest.fail(f"a text file was classified: {reply.read()}")
     except urllib.error.HTTPError as e:
-        assert e.code == 400 and "image: not a PNG, JPEG, GIF or BMP image" in json.loads(e.read())["error"]
+        assert e.code == 400 and "image: not a PNG, JPEG, GIF or BMP file" in json.loads(e.read())["error"]
     finally:
         servers[0].shutdown()
         thread.join(30)

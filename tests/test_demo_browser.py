@@ -136,7 +136,7 @@ def test_drawn_and_uploaded_digits(node, demo_url, mnist, tmp_path):
     for name, (_, label) in photos.items():
         assert uploads[name]["state"] == "done" and int(uploads[name]["digit"]) == label, (name, uploads[name])
     assert uploads["notes.txt"]["state"] == "error"
-    assert uploads["notes.txt"]["message"].startswith("notes.txt: not a PNG, JPEG, GIF or BMP image")
+    assert uploads["notes.txt"]["message"].startswith("notes.txt: not a PNG, JPEG, GIF or BMP file")
     assert uploads["blank.png"]["state"] == "error" and "blank.png: no digit found" in uploads["blank.png"]["message"]
     assert uploads["huge.png"]["state"] == "error"
     assert "huge.png: 8000x8000 pixels is over the limit" in uploads["huge.png"]["message"]

@@ -26,7 +26,7 @@ def test_loaded_images_are_mnist_like(digits, small_mnist):
 def test_bad_files_get_one_line_each(tmp_path):
     (tmp_path / "notes.txt").write_text("not an image")
     (tmp_path / "empty.png").write_bytes(b"")
-    for name, message in (("notes.txt", "not a PNG, JPEG, GIF or BMP image"), ("empty.png", "empty file"),
+    for name, message in (("notes.txt", "not a PNG, JPEG, GIF or BMP file"), ("empty.png", "empty; send"),
                           ("missing.png", "cannot be read")):
         with pytest.raises(predict.ImageError, match=message):
             predict.load_image(str(tmp_path / name))

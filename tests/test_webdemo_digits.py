@@ -33,7 +33,7 @@ def huge_png():
 
 
 @pytest.mark.parametrize("raw, message", [
-    (b"not an image\n", "notes.txt: not a PNG, JPEG, GIF or BMP image"), (b"", "notes.txt: empty file"),
+    (b"not an image\n", "notes.txt: not a PNG, JPEG, GIF or BMP file"), (b"", "notes.txt: empty; send"),
     (b"\x89PNG\r\n\x1a\n", "notes.txt: PNG without its IHDR header"),  # Truncated after the signature.
     (png(np.full((120, 90, 3), 255)), "notes.txt: no digit found"),
     (png(np.full((120, 90, 1), 128)), "notes.txt: no digit found"),

@@ -79,7 +79,7 @@ def test_canvas_digits_are_classified_with_predicts_preprocessing(demo, small_mn
 
 
 def test_bad_input_gets_a_message_and_the_server_keeps_serving(demo, small_mnist):
-    cases = [(b"not an image\n", "drawing: not a PNG, JPEG, GIF or BMP image"), (b"", "drawing: empty file"),
+    cases = [(b"not an image\n", "drawing: not a PNG, JPEG, GIF or BMP file"), (b"", "drawing: empty; send"),
              (png(np.full((120, 90, 3), 255)), "drawing: no digit found")]
     for body, message in cases:
         status, answer = classify(demo, body)

@@ -120,8 +120,8 @@ def _size_and_problem(data):
     # APNG: an acTL chunk before the first IDAT.
     animated_png = tf.equal(fmt, 0) & (_find(data, "acTL") < _find(data, "IDAT"))
     checks = [  # (bad, message); the first bad one is reported.
-        (tf.equal(length, 0), tf.constant("image: empty file; send a PNG, JPEG, GIF or BMP image")),
-        (fmt < 0, tf.constant("image: not a PNG, JPEG, GIF or BMP image")),
+        (tf.equal(length, 0), tf.constant("image: empty; send a PNG, JPEG, GIF or BMP file")),
+        (fmt < 0, tf.constant("image: not a PNG, JPEG, GIF or BMP file")),
         (tf.equal(fmt, 0) & ~tf.reduce_all(tf.equal(head[12:16], tf.constant(list(b"IHDR"), tf.int64))),
          tf.constant("image: PNG without its IHDR header; the file is damaged")),
         ((width <= 0) | (height <= 0),
