@@ -11,10 +11,11 @@ import pytest
 
 from keras_mnist import config, contract
 from keras_mnist.deploy import calibration, tflite
-from keras_mnist.inference import evaluate, load
+from keras_mnist.inference import evaluate, load, predict
 from keras_mnist.training import trainer
 
 from conftest import plain_interpreter_output_0, sdk_scores
+from test_deploy_phone import _renderings_as_camera_crops
 
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -119,3 +120,24 @@ def test_committed_probabilities_are_calibrated_on_held_out_training_images(comm
     assert calibration.temperature_of(model) == pytest.approx(fit["temperature"], abs=1e-4)
     # Label smoothing left the raw probabilities underconfident; T fixes most of it on the test set.
     assert fit["test_ece_after"] < fit["test_ece_before"] / 2
+
+
+def test_committed_image_paths_answer_as_predict_on_realistic_images(committed, mnist):
+    # serve_image_bytes (TF Serving) and the camera phone model carry the preprocessing
+    # inside them; an export made with other preprocessing code answers differently.
+    import tensorflow as tf
+
+    from keras_mnist.renderings import signature_predictions
+
+    folder, card = committed[0], committed[3]
+    crops, labels, kinds = _renderings_as_camera_crops(mnist, per_kind=25)
+    encoded = [tf.io.encode_png(crop).numpy() for crop in crops]
+    by_predict = predict.classify_encoded(load.classifier(folder), encoded)
+    assert np.mean(by_predict == labels) >= 0.9
+    by_signature = signature_predictions(folder, encoded)
+    assert np.mean(by_signature == by_predict) >= 0.99
+    camera = load.LiteModel(os.path.join(folder, card["forms"]["tflite_camera"]["file"])).predict(crops)
+    by_camera = np.where(camera.max(-1) <= 0.1 + 1e-6, -1, camera.argmax(-1))  # 0.1 each: no digit.
+    for kind in np.unique(kinds):
+        agree = np.mean(by_camera[kinds == kind] == by_predict[kinds == kind])
+        assert agree >= 0.96, (kind, agree)

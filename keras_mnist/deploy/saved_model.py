@@ -104,8 +104,9 @@ def export_model(model, export_dir, name, metrics=None, mnist=None, holdout=None
             phone.write(model, staging, name, (versions(base) or [0])[-1] + 1,
                         mnist.x_train[:phone.tflite.CALIBRATION_IMAGES])
             onnx.convert(staging, os.path.join(staging, contract.ONNX_FILENAME))
-            fit = calibration.report(model, temperature, mnist.x_test, mnist.y_test,
-                                     0 if holdout is None else len(holdout[1]))
+            # A re-export keeps the model's temperature; its training run's flags say what it was fitted on.
+            held_out = len(holdout[1]) if holdout is not None else (metrics or {}).get("flags", {}).get("validation_size", 0)
+            fit = calibration.report(model, temperature, mnist.x_test, mnist.y_test, held_out)
             write_json(os.path.join(staging, contract.MODEL_CARD_FILENAME),
                        model_card.build(model, staging, mnist, metrics, calibration=fit))
         os.chmod(staging, 0o755)  # mkdtemp makes it private; a server may run as another user.
