@@ -41,22 +41,15 @@ def image_to_pixels(raw, name="image"):
     """
     import tensorflow as tf
 
-    from keras_mnist.inference import decode
+    from keras_mnist.inference import decode, preprocess
 
     try:
-        image = decode.decode_image(raw)
+        pixels, found = preprocess.decode_digit(raw)
     except tf.errors.OpError as e:
         raise ImageError(f"{name}: {decode.error_text(e).removeprefix('image: ')}") from None
-    pixels, found = _preprocess(image)
     if not found:
         raise NoDigitError(f"{name}: no digit found")
     return pixels.numpy()
-
-
-def _preprocess(image):
-    from keras_mnist.inference import preprocess
-
-    return preprocess.preprocess(image)
 
 
 def classify_encoded(classifier, encoded, batch_size=500):
@@ -72,7 +65,7 @@ def classify_encoded(classifier, encoded, batch_size=500):
     for start in range(0, len(encoded), batch_size):
         images, found = [], []
         for raw in encoded[start:start + batch_size]:
-            pixels, ink = _preprocess(preprocess.decode(tf.constant(raw)))
+            pixels, ink = preprocess.decode_digit(tf.constant(raw))
             images.append(pixels.numpy())
             found.append(bool(ink))
         digits = np.argmax(classifier.predict(np.stack(images)), axis=-1)
