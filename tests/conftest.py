@@ -1,4 +1,5 @@
 import gzip
+import io
 import os
 import struct
 
@@ -153,3 +154,29 @@ def plain_interpreter_output_0(model_path, rgb_images):
         scale, zero_point = out["quantization"]
         probabilities.append((q.astype(np.float32) - zero_point) * scale if scale else q)
     return np.array(probabilities)
+
+
+def renderings_as_camera_crops(mnist, per_kind):
+    """The first `per_kind` test digits in each realistic rendering, each frame resized to the
+    camera model's input as an app (or MediaPipe) does: (crops [N, 112, 112, 3] uint8, labels, kinds)."""
+    from PIL import Image
+
+    from keras_mnist import contract
+    from keras_mnist.inference import renderings
+
+    crops, labels, kinds = [], [], []
+    for kind in renderings.RENDERINGS:
+        for raw, label in zip(renderings.render_all(mnist.x_test[:per_kind], kind), mnist.y_test[:per_kind]):
+            image = Image.open(io.BytesIO(raw)).convert("RGB")
+            crops.append(np.asarray(image.resize((contract.CAMERA_SIZE,) * 2, Image.BILINEAR)))
+            labels.append(label)
+            kinds.append(kind)
+    return np.array(crops), np.array(labels), np.array(kinds)
+
+
+def camera_model_digits(path, crops):
+    """The camera phone model's digits for `crops`; -1 where it says "no digit" (0.1 for every label)."""
+    from keras_mnist.inference import load
+
+    probabilities = load.LiteModel(path).predict(crops)
+    return np.where(probabilities.max(-1) <= 0.1 + 1e-6, -1, probabilities.argmax(-1))

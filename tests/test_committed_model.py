@@ -14,8 +14,7 @@ from keras_mnist.deploy import calibration, tflite
 from keras_mnist.inference import evaluate, load, predict
 from keras_mnist.training import trainer
 
-from conftest import plain_interpreter_output_0, sdk_scores
-from test_deploy_phone import _renderings_as_camera_crops
+from conftest import camera_model_digits, plain_interpreter_output_0, renderings_as_camera_crops, sdk_scores
 
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -130,14 +129,13 @@ def test_committed_image_paths_answer_as_predict_on_realistic_images(committed, 
     from keras_mnist.renderings import signature_predictions
 
     folder, card = committed[0], committed[3]
-    crops, labels, kinds = _renderings_as_camera_crops(mnist, per_kind=25)
+    crops, labels, kinds = renderings_as_camera_crops(mnist, per_kind=25)
     encoded = [tf.io.encode_png(crop).numpy() for crop in crops]
     by_predict = predict.classify_encoded(load.classifier(folder), encoded)
     assert np.mean(by_predict == labels) >= 0.9
     by_signature = signature_predictions(folder, encoded)
     assert np.mean(by_signature == by_predict) >= 0.99
-    camera = load.LiteModel(os.path.join(folder, card["forms"]["tflite_camera"]["file"])).predict(crops)
-    by_camera = np.where(camera.max(-1) <= 0.1 + 1e-6, -1, camera.argmax(-1))  # 0.1 each: no digit.
+    by_camera = camera_model_digits(os.path.join(folder, card["forms"]["tflite_camera"]["file"]), crops)
     for kind in np.unique(kinds):
         agree = np.mean(by_camera[kinds == kind] == by_predict[kinds == kind])
         assert agree >= 0.96, (kind, agree)

@@ -1,6 +1,5 @@
 """Phone models as apps open them: MediaPipe's ImageClassifier and a plain interpreter."""
 
-import io
 import json
 import os
 
@@ -13,7 +12,7 @@ from keras_mnist.deploy import phone, saved_model, tflite, toolenv
 from keras_mnist.inference import load, predict
 from keras_mnist.training import trainer
 
-from conftest import plain_interpreter_output_0, sdk_scores
+from conftest import camera_model_digits, plain_interpreter_output_0, renderings_as_camera_crops, sdk_scores
 
 def _card(folder):
     with open(os.path.join(folder, "model_card.json")) as f:
@@ -49,28 +48,9 @@ def test_output_0_of_every_tflite_is_the_probabilities(trained_export, small_mni
     assert form["size_bytes"] == os.path.getsize(path)
 
 
-def _renderings_as_camera_crops(mnist, per_kind):
-    """The first `per_kind` test digits in each realistic rendering, each frame resized to the
-    camera model's input as an app (or MediaPipe) does: (crops [N, 112, 112, 3] uint8, labels, kinds)."""
-    from PIL import Image
-
-    from keras_mnist.inference import renderings
-
-    crops, labels, kinds = [], [], []
-    for kind in renderings.RENDERINGS:
-        for raw, label in zip(renderings.render_all(mnist.x_test[:per_kind], kind), mnist.y_test[:per_kind]):
-            image = Image.open(io.BytesIO(raw)).convert("RGB")
-            crops.append(np.asarray(image.resize((contract.CAMERA_SIZE,) * 2, Image.BILINEAR)))
-            labels.append(label)
-            kinds.append(kind)
-    return np.array(crops), np.array(labels), np.array(kinds)
-
-
 def test_the_camera_model_answers_as_predict_on_the_same_realistic_images(trained_export, small_mnist):
-    crops, labels, kinds = _renderings_as_camera_crops(small_mnist, per_kind=60)
-    camera = load.LiteModel(os.path.join(trained_export, contract.tflite_filename(tflite.CAMERA))).predict(crops)
-    # "No digit" is 0.1 for every label in the camera model, -1 in predict.
-    camera_digits = np.where(camera.max(-1) <= 0.1 + 1e-6, -1, camera.argmax(-1))
+    crops, labels, kinds = renderings_as_camera_crops(small_mnist, per_kind=60)
+    camera_digits = camera_model_digits(os.path.join(trained_export, contract.tflite_filename(tflite.CAMERA)), crops)
     encoded = [tf.io.encode_png(crop).numpy() for crop in crops]
     keras_model = load.KerasClassifier(os.path.join(trained_export, contract.KERAS_FILENAME))
     predict_digits = predict.classify_encoded(keras_model, encoded)
