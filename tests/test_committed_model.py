@@ -126,14 +126,14 @@ def test_committed_image_paths_answer_as_predict_on_realistic_images(committed, 
     # inside them; an export made with other preprocessing code answers differently.
     import tensorflow as tf
 
-    from keras_mnist.renderings import signature_predictions
+    from keras_mnist.renderings import image_bytes_signature, signature_predictions
 
     folder, card = committed[0], committed[3]
     crops, labels, kinds = renderings_as_camera_crops(mnist, per_kind=25)
     encoded = [tf.io.encode_png(crop).numpy() for crop in crops]
     by_predict = predict.classify_encoded(load.classifier(folder), encoded)
     assert np.mean(by_predict == labels) >= 0.9
-    by_signature = signature_predictions(folder, encoded)
+    by_signature = signature_predictions(image_bytes_signature(folder), encoded)
     assert np.mean(by_signature == by_predict) >= 0.99
     by_camera = camera_model_digits(os.path.join(folder, card["forms"]["tflite_camera"]["file"]), crops)
     for kind in np.unique(kinds):

@@ -59,7 +59,9 @@ def test_page_loads_nothing_from_elsewhere(demo):
         response, body = request(demo, "GET", path)
         assert response.status == 200
         assert b"http://" not in body and b"https://" not in body and b"@import" not in body
+    assert request(demo, "GET", "/demo.js?v=2")[0].status == 200  # A cache-busting query is ignored.
     assert request(demo, "GET", "/secret")[0].status == 404
+    assert request(demo, "GET", "/secret?/demo.js")[0].status == 404
 
 
 def test_canvas_digits_are_classified_with_predicts_preprocessing(demo, small_mnist, tmp_path):

@@ -76,9 +76,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self._send(status, json.dumps(payload).encode(), "application/json")
 
     def do_GET(self):  # noqa: N802 - http.server's naming.
-        if self.path.split("?")[0] not in STATIC:
+        page = STATIC.get(urllib.parse.urlsplit(self.path).path)
+        if page is None:
             return self._json(404, {"error": "not found"})
-        name, content_type = STATIC[self.path.split("?")[0]]
+        name, content_type = page
         body = _static(name).replace(b"{{MAX_BODY_BYTES}}", str(digits.MAX_BODY_BYTES).encode())
         self._send(200, body, content_type)
 
