@@ -34,7 +34,12 @@ def image_bytes_signature(saved_model_dir):
     """The SavedModel's `serve_image_bytes` signature (loaded once, used for every rendering)."""
     import tensorflow as tf
 
-    return tf.saved_model.load(saved_model_dir).signatures[contract.IMAGE_BYTES_SIGNATURE]
+    signatures = tf.saved_model.load(saved_model_dir).signatures
+    if contract.IMAGE_BYTES_SIGNATURE not in signatures:
+        raise load.ModelLoadError(
+            f"{saved_model_dir} has no {contract.IMAGE_BYTES_SIGNATURE} signature (exported before it "
+            "existed); re-export it: python -m keras_mnist.export <that folder>/model.keras")
+    return signatures[contract.IMAGE_BYTES_SIGNATURE]
 
 
 def signature_predictions(signature, encoded, batch_size=100):

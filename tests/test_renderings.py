@@ -24,3 +24,15 @@ def test_unknown_rendering_and_missing_model_are_one_line_errors(tmp_path):
         run_cli(renderings, "--renderings=fax")
     with pytest.raises(SystemExit, match="not a SavedModel folder"):
         run_cli(renderings, f"--saved_model={tmp_path}")
+
+
+def test_saved_model_without_the_image_bytes_signature_is_a_one_line_error(tmp_path):
+    import tensorflow as tf
+
+    from keras_mnist.inference import load
+
+    module = tf.Module()
+    module.serve = tf.function(lambda x: {"y": x}, input_signature=[tf.TensorSpec([None], tf.float32)])
+    tf.saved_model.save(module, str(tmp_path), signatures={"serving_default": module.serve})
+    with pytest.raises(load.ModelLoadError, match="no serve_image_bytes signature .* python -m keras_mnist.export"):
+        renderings.image_bytes_signature(str(tmp_path))

@@ -5,5 +5,5 @@ from keras_mnist.models.layers import (PIXEL_MEAN, PIXEL_STD, BroadcastSpatialDr
                                       with_stock_layers)
 from keras_mnist.models.registry import ALIASES, build, canonical_name, count_trainable_params, names, options, register
 
-__all__ = ["ALIASES", "PIXEL_MEAN", "PIXEL_STD", "BroadcastSpatialDropout2D", "FusedBatchNormalization", "build", "canonical_name",
-           "count_trainable_params", "names", "options", "register", "with_stock_layers"]
+__all__ = ["ALIASES", "PIXEL_MEAN", "PIXEL_STD", "BroadcastSpatialDropout2D", "FusedBatchNormalization", "build",
+           "canonical_name", "count_trainable_params", "names", "options", "register", "with_stock_layers"]
