@@ -30,16 +30,13 @@ _LIMIT = flags.DEFINE_integer("limit", 10000, "Measure the first N test digits."
 _SEED = flags.DEFINE_integer("rendering_seed", 0, "Seed of the renderings.", lower_bound=0)
 
 
-def image_bytes_signature(saved_model_dir):
-    """The SavedModel's `serve_image_bytes` signature (loaded once, used for every rendering)."""
-    import tensorflow as tf
-
-    signatures = tf.saved_model.load(saved_model_dir).signatures
-    if contract.IMAGE_BYTES_SIGNATURE not in signatures:
+def image_bytes_signature(classifier):
+    """The `serve_image_bytes` signature of a `load.SavedModelClassifier` (the SavedModel it already loaded)."""
+    if contract.IMAGE_BYTES_SIGNATURE not in classifier.signatures:
         raise load.ModelLoadError(
-            f"{saved_model_dir} has no {contract.IMAGE_BYTES_SIGNATURE} signature (exported before it "
+            f"{classifier.path} has no {contract.IMAGE_BYTES_SIGNATURE} signature (exported before it "
             "existed); re-export it: python -m keras_mnist.export <that folder>/model.keras")
-    return signatures[contract.IMAGE_BYTES_SIGNATURE]
+    return classifier.signatures[contract.IMAGE_BYTES_SIGNATURE]
 
 
 def signature_predictions(signature, encoded, batch_size=100):
@@ -64,7 +61,7 @@ def main(argv):
     try:
         mnist = data.load(flags.FLAGS.data_dir)
         classifier = load.classifier(path)
-        signature = image_bytes_signature(path)
+        signature = image_bytes_signature(classifier)
     except (data.DataError, load.ModelLoadError) as e:
         raise SystemExit(f"error: {e}")
     x, y = mnist.x_test[:_LIMIT.value], mnist.y_test[:_LIMIT.value]

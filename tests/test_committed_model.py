@@ -131,9 +131,10 @@ def test_committed_image_paths_answer_as_predict_on_realistic_images(committed, 
     folder, card = committed[0], committed[3]
     crops, labels, kinds = renderings_as_camera_crops(mnist, per_kind=25)
     encoded = [tf.io.encode_png(crop).numpy() for crop in crops]
-    by_predict = predict.classify_encoded(load.classifier(folder), encoded)
+    classifier = load.classifier(folder)
+    by_predict = predict.classify_encoded(classifier, encoded)
     assert np.mean(by_predict == labels) >= 0.9
-    by_signature = signature_predictions(image_bytes_signature(folder), encoded)
+    by_signature = signature_predictions(image_bytes_signature(classifier), encoded)
     assert np.mean(by_signature == by_predict) >= 0.99
     by_camera = camera_model_digits(os.path.join(folder, card["forms"]["tflite_camera"]["file"]), crops)
     for kind in np.unique(kinds):

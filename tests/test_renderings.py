@@ -35,4 +35,4 @@ def test_saved_model_without_the_image_bytes_signature_is_a_one_line_error(tmp_p
     module.serve = tf.function(lambda x: {"y": x}, input_signature=[tf.TensorSpec([None], tf.float32)])
     tf.saved_model.save(module, str(tmp_path), signatures={"serving_default": module.serve})
     with pytest.raises(load.ModelLoadError, match="no serve_image_bytes signature .* python -m keras_mnist.export"):
-        renderings.image_bytes_signature(str(tmp_path))
+        renderings.image_bytes_signature(load.classifier(str(tmp_path)))

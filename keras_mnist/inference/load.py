@@ -54,7 +54,10 @@ class SavedModelClassifier:
         import tensorflow as tf
 
         self._tf = tf
-        self.signature = tf.saved_model.load(path).signatures[contract.SERVING_SIGNATURE]
+        self.path = path
+        # Every signature of the loaded SavedModel, for callers that want another than serving_default.
+        self.signatures = tf.saved_model.load(path).signatures
+        self.signature = self.signatures[contract.SERVING_SIGNATURE]
 
     def predict(self, images):
         return _in_batches(lambda batch: self.signature(
