@@ -1,5 +1,4 @@
 import os
-import stat
 
 import numpy as np
 import pytest
@@ -47,14 +46,21 @@ def test_export_dir_that_is_a_file_is_refused(model, tmp_path):
     assert path.read_text() == "keep me"
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes through permissions")
-def test_unwritable_export_dir_is_refused(model, tmp_path):
-    os.chmod(tmp_path, stat.S_IRUSR | stat.S_IXUSR)
-    try:
-        with pytest.raises(saved_model.ExportError, match="writable"):
-            saved_model.export_model(model, str(tmp_path), "m")
-    finally:
-        os.chmod(tmp_path, stat.S_IRWXU)
+@pytest.mark.parametrize("blocked", ["export_dir's parent", "the model's folder"])
+def test_unwritable_export_dir_is_refused(model, tmp_path, blocked):
+    # A regular file where a folder must be created: no folder can be made there, even
+    # by root (CI runs as root, and root writes through permission bits).
+    if blocked == "export_dir's parent":
+        in_the_way, export_dir = tmp_path / "parent", tmp_path / "parent" / "savedmodels"
+    else:
+        in_the_way, export_dir = tmp_path / "savedmodels" / "m", tmp_path / "savedmodels"
+        export_dir.mkdir()
+    in_the_way.write_text("keep me")
+    with pytest.raises(saved_model.ExportError,
+                       match=r"cannot create .*/m \(.+\); pass a writable --export_dir"):
+        saved_model.export_model(model, str(export_dir), "m")
+    assert in_the_way.read_text() == "keep me"
+    assert sorted(os.listdir(tmp_path)) == [in_the_way.relative_to(tmp_path).parts[0]]
 
 
 def test_failed_export_leaves_no_half_written_version(model, tmp_path, monkeypatch):
