@@ -28,7 +28,7 @@ BROWSER_DIR = os.path.join(REPO, "tests", "browser")
 CHROMIUM = os.environ.get("KERAS_MNIST_CHROMIUM", "/usr/bin/chromium")
 # The first N test digits, not a chosen few; chance is 10 %, the model scores 99.4 % on MNIST itself.
 N_DRAWN = 30
-MIN_CORRECT = 24
+MIN_CORRECT = 29  # README: "29 of 30 recognised".
 
 
 def _require(ok, what):
