@@ -5,18 +5,74 @@ import subprocess
 import sys
 
 import pytest
+import tensorflow as tf
 
 from conftest import quick_config
 from keras_mnist.inference import evaluate, load
-from keras_mnist.training import trainer
+from keras_mnist.training import distribute, recipe, trainer
 
 
-def test_mirrored_strategy_trains_the_same_model(small_mnist, tmp_path):
+def _spy_on_strategy(monkeypatch):
+    """A list with, for each train_and_evaluate from now on: the strategy it makes, the models
+    it builds, the strategy in scope while they are built, and how many steps ran through
+    `strategy.run`."""
+    runs = []
+
+    def make_strategy(name):
+        seen = {"strategy": make(name), "steps": 0}
+        runs.append(seen)
+        run = seen["strategy"].run
+
+        def counted_run(*args, **kwargs):
+            seen["steps"] += 1
+            return run(*args, **kwargs)
+
+        seen["strategy"].run = counted_run
+        return seen["strategy"]
+
+    def build_training_model(*args, **kwargs):
+        runs[-1]["strategy_in_scope"] = tf.distribute.get_strategy()
+        runs[-1]["model"], runs[-1]["training_model"] = build(*args, **kwargs)
+        return runs[-1]["model"], runs[-1]["training_model"]
+
+    make, build = distribute.make_strategy, recipe.build_training_model
+    monkeypatch.setattr(distribute, "make_strategy", make_strategy)
+    monkeypatch.setattr(recipe, "build_training_model", build_training_model)
+    return runs
+
+
+def _mirrored_variables(seen):
+    """Whether every variable of the network and its optimizer is mirrored by the run's strategy."""
+    variables = seen["model"].weights + seen["training_model"].optimizer.variables
+    return bool(variables) and all(isinstance(v.value, tf.distribute.DistributedValues)
+                                   and seen["strategy"].extended.variable_created_in_scope(v.value)
+                                   for v in variables)
+
+
+def test_mirrored_strategy_trains_the_same_model(small_mnist, tmp_path, monkeypatch):
     """--strategy=mirrored on this machine's one device: same training, same result."""
+    runs = _spy_on_strategy(monkeypatch)
     run = lambda name, *extra: trainer.train_and_evaluate(  # noqa: E731
         quick_config(tmp_path / name, "--epochs=1", "--noexport", *extra), mnist=small_mnist)
     default, mirrored = run("default"), run("mirrored", "--strategy=mirrored")
+    plain, seen = runs
+
+    # The run really was mirrored: a MirroredStrategy (TF puts one replica on a machine
+    # without GPUs), in scope while the network was built, so that every variable of the
+    # network and of its optimizer is mirrored; fit() and evaluate() ran their steps through it.
+    strategy = seen["strategy"]
+    assert isinstance(strategy, tf.distribute.MirroredStrategy)
+    assert strategy.num_replicas_in_sync == len(strategy.extended.worker_devices) >= 1
+    assert seen["strategy_in_scope"] is strategy
+    assert seen["training_model"].distribute_strategy is strategy
+    assert _mirrored_variables(seen)
+    assert seen["steps"] > 0
     assert mirrored["flags"]["strategy"] == "mirrored"
+    # The same checks tell the default run apart: nothing of it is mirrored.
+    assert not isinstance(plain["strategy"], tf.distribute.MirroredStrategy)
+    assert not _mirrored_variables(plain)
+    assert not any(isinstance(v.value, tf.distribute.DistributedValues) for v in plain["model"].weights)
+
     assert mirrored["final_test_accuracy"] == pytest.approx(default["final_test_accuracy"], abs=0.01)
     assert mirrored["final_test_loss"] == pytest.approx(default["final_test_loss"], rel=0.05)
 
