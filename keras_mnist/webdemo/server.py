@@ -4,21 +4,26 @@
     POST /api/classify      body: an encoded image (the canvas as PNG, or an uploaded file);
                             ?name=... names it in error messages (the file's name, or "drawing")
                             -> {"digit", "probabilities" [10], "input_png" (base64 28x28)}
-                            or {"error": "..."} with status 400/413
+                            or {"error": "..."} with status 400/404/411/413/500
+
+Every request gets a status code and a JSON error when it fails, and the log holds no
+traceback: a client that hangs up is not an error, and an unexpected failure is one line.
+The page is keras_mnist.webdemo.site's, in server mode; `--static` writes it as a static site.
 
 Nothing is fetched from elsewhere: the page has no external fonts, scripts or analytics.
 """
 
 import base64
 import http.server
-import importlib.resources
 import json
+import socket
+import sys
 import threading
 import urllib.parse
 
 import numpy as np
 
-from keras_mnist.webdemo import digits
+from keras_mnist.webdemo import digits, site
 
 STATIC = {
     "/": ("index.html", "text/html; charset=utf-8"),
@@ -26,11 +31,11 @@ STATIC = {
     "/demo.js": ("demo.js", "text/javascript; charset=utf-8"),
 }
 # The page may load only what this server serves.
-CSP = "default-src 'self'; img-src 'self' data: blob:; connect-src 'self'"
-
-
-def _static(name):
-    return importlib.resources.files("keras_mnist.webdemo").joinpath("static", name).read_bytes()
+CSP = site.CSP
+# After a 413 the body the client is still sending is read and dropped (up to this much,
+# for this long), so that it reads the answer instead of a reset connection.
+DRAIN_BYTES = 64 * 1024 * 1024
+DRAIN_SECONDS = 10
 
 
 def _png_base64(pixels):
@@ -80,8 +85,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if page is None:
             return self._json(404, {"error": "not found"})
         name, content_type = page
-        body = _static(name).replace(b"{{MAX_BODY_BYTES}}", str(digits.MAX_BODY_BYTES).encode())
-        self._send(200, body, content_type)
+        self._send(200, site.render(name, server=True, max_body_bytes=digits.MAX_BODY_BYTES), content_type)
 
     def do_POST(self):  # noqa: N802
         url = urllib.parse.urlsplit(self.path)
@@ -90,26 +94,83 @@ class Handler(http.server.BaseHTTPRequestHandler):
         # Shown back to the user in a message: printable characters only, and short.
         name = "".join(c for c in urllib.parse.parse_qs(url.query).get("name", ["image"])[0]
                        if c.isprintable())[:80] or "image"
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            self.close_connection = True
+            return self._json(411, {"error": "send the image with a Content-Length, not chunked"})
         try:
             length = int(self.headers.get("Content-Length", ""))
         except ValueError:
+            self.close_connection = True  # Where the body ends is unknown: the connection cannot be reused.
             return self._json(411, {"error": "send the image with a Content-Length"})
-        if length > digits.MAX_BODY_BYTES:
-            # Refused before reading; the connection is closed so the unread body is dropped.
+        if length < 0:
             self.close_connection = True
-            return self._json(413, {"error": f"file too large ({length // 1_000_000} MB): the limit is "
-                                             f"{digits.MAX_BODY_BYTES // (1024 * 1024)} MB"})
+            return self._json(400, {"error": f"Content-Length {length} is negative; send the image's size in bytes"})
+        if length > digits.MAX_BODY_BYTES:
+            # Refused before reading: answered at once, then the body is dropped and the connection closed.
+            self.close_connection = True
+            self._json(413, {"error": f"file too large ({length / 1_000_000:.1f} MB): the limit is "
+                                      f"{digits.MAX_BODY_BYTES // (1024 * 1024)} MB"})
+            return self._drain(length)
         raw = self.rfile.read(length)
+        if len(raw) < length:
+            self.close_connection = True
+            return self._json(400, {"error": f"{name}: the upload stopped after {len(raw)} of {length} bytes"})
         try:
             return self._json(200, self.classifier.classify(raw, name))
         except digits.InputError as e:
             return self._json(400, {"error": str(e)})
 
+    def _drain(self, length):
+        self.wfile.flush()
+        self.connection.settimeout(DRAIN_SECONDS)
+        left = min(length, DRAIN_BYTES)
+        try:
+            while left > 0:
+                chunk = self.rfile.read1(min(left, 1 << 16))
+                if not chunk:
+                    break
+                left -= len(chunk)
+        except OSError:  # Timed out or hung up: the answer was sent; closing is all that is left.
+            pass
+
+    def handle_one_request(self):
+        """http.server's, with every failure answered: 500 and one line on stderr, never a traceback."""
+        try:
+            super().handle_one_request()
+        except (ConnectionError, socket.timeout):
+            self.close_connection = True  # The client went away: nothing to answer, nothing to log.
+        except Exception as e:  # noqa: BLE001 - the last line of defence; the next request is served.
+            self.close_connection = True
+            print(f"demo: {self.command} {self.path}: {type(e).__name__}: {e}".splitlines()[0], file=sys.stderr,
+                  flush=True)
+            try:
+                self._json(500, {"error": f"the demo server failed on this request ({type(e).__name__}); "
+                                          "see its log"})
+            except OSError:
+                pass
+
+    def finish(self):
+        try:
+            super().finish()
+        except ConnectionError:  # The answer's last bytes had nowhere to go: the client hung up.
+            pass
+
+
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        """socketserver prints a traceback here; the log gets one line instead."""
+        error = sys.exc_info()[1]
+        if not isinstance(error, (ConnectionError, socket.timeout)):
+            print(f"demo: request from {client_address[0]}: {type(error).__name__}: {error}".splitlines()[0],
+                  file=sys.stderr, flush=True)
+
 
 def make_server(model, port=0, host="127.0.0.1"):
     """A ThreadingHTTPServer serving the page for `model` (see keras_mnist.inference.load)."""
     handler = type("DemoHandler", (Handler,), {"classifier": Classifier(model)})
-    server = http.server.ThreadingHTTPServer((host, port), handler)
+    server = Server((host, port), handler)
     server.daemon_threads = True
     return server
 

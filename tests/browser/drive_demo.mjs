@@ -9,7 +9,13 @@
 //   {upload: "/path/file"}         chosen in the page's file box
 //   {clear: true}                  the Clear button
 //   {screenshot: "/path.png"}
-// RESULT: one observation per step: {digit, message, state, seen, bars, error?}.
+//   {engine: true}                 waits until the page's model has loaded or failed (static site)
+//   {offline: true}                the browser loses the network (context.setOffline)
+//   {idle: MS}                     waits MS milliseconds, doing nothing
+// Optional in PLAN: args (more Chromium flags), timeout (ms an answer may take, default 20000).
+// RESULT: one observation per step: {digit, message, state, seen, bars, probabilities, error?};
+// every request the page made (requests), the bytes its responses took (bytes), and the page's
+// timings (metrics: readyMs, firstAnswerMs, from navigation start).
 // The assertions are the Python test's; this script only acts and reports.
 import { readFileSync, writeFileSync } from "node:fs";
 import { chromium } from "playwright-core";
@@ -19,17 +25,30 @@ const plan = JSON.parse(readFileSync(planPath, "utf8"));
 
 const browser = await chromium.launch({
   executablePath: plan.chromium,
+  // SwiftShader: WebGL without a GPU, which MediaPipe needs for its image input.
   args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run"],
+         "--disable-component-update", "--no-first-run", "--enable-unsafe-swiftshader", ...(plan.args || [])],
 });
 const context = await browser.newContext({ viewport: plan.viewport, hasTouch: !!plan.mobile,
                                            isMobile: !!plan.mobile, deviceScaleFactor: plan.scale || 1 });
 const page = await context.newPage();
 const external = [];
-page.on("request", (r) => { if (!r.url().startsWith(plan.url)) external.push(r.url()); });
+const origin = new URL(plan.url).origin + "/";
+const requests = [];
+page.on("request", (r) => {
+  requests.push({ url: r.url(), at: Date.now() });
+  if (!r.url().startsWith(origin) && !r.url().startsWith("data:")) external.push(r.url());
+});
+let bytes = 0;
+page.on("requestfinished", async (r) => {
+  const s = await r.sizes().catch(() => null);
+  if (s) bytes += s.responseBodySize + s.responseHeadersSize;
+});
 const pageErrors = [];
 page.on("pageerror", (e) => pageErrors.push(String(e)));
+page.on("console", (m) => { if (/Content.Security.Policy/i.test(m.text())) pageErrors.push(m.text()); });
 await page.goto(plan.url);
+const timeout = plan.timeout || 20000;
 
 const canvas = page.locator("#pad");
 
@@ -46,8 +65,9 @@ async function settled() {
       state: a.dataset.state,
       seen: seen.style.visibility === "hidden" ? null : seen.src,
       bars: [...document.querySelectorAll("#bars .pct")].map((e) => e.textContent),
+      probabilities: a.dataset.probabilities ? JSON.parse(a.dataset.probabilities) : null,
     };
-  }, null, { timeout: 20000 });
+  }, null, { timeout });
   return handle.jsonValue();
 }
 
@@ -96,6 +116,13 @@ for (const step of plan.steps) {
     else if (step.upload) { await page.setInputFiles("#file", step.upload); results.push(await settled()); }
     else if (step.clear) { await page.click("#clear"); results.push(await settled()); }
     else if (step.screenshot) { await page.screenshot({ path: step.screenshot }); results.push({}); }
+    else if (step.engine) {
+      await page.waitForFunction(() => document.body.dataset.engine !== "loading", null, { timeout: 120000 });
+      results.push(await page.evaluate(() => ({ engine: document.body.dataset.engine,
+                                                line: document.getElementById("engine").textContent })));
+    }
+    else if (step.offline) { await context.setOffline(true); results.push({}); }
+    else if (step.idle) { await page.waitForTimeout(step.idle); results.push({ at: Date.now() }); }
   } catch (e) {
     results.push({ error: String(e).split("\n")[0] });
   }
@@ -107,5 +134,7 @@ const layout = await page.evaluate(() => {
            digitBottom: document.getElementById("digit").getBoundingClientRect().bottom,
            touchAction: getComputedStyle(document.getElementById("pad")).touchAction };
 });
-writeFileSync(resultPath, JSON.stringify({ results, layout, external, pageErrors }));
+const metrics = await page.evaluate(() => ({ readyMs: Number(document.body.dataset.readyMs) || null,
+                                              firstAnswerMs: Number(document.body.dataset.firstAnswerMs) || null }));
+writeFileSync(resultPath, JSON.stringify({ results, layout, external, pageErrors, requests, bytes, metrics }));
 await browser.close();

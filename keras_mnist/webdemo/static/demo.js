@@ -1,5 +1,7 @@
 // The draw-a-digit page: pointer events (mouse, touch, pen) draw on the canvas; the canvas
-// is sent as a PNG to /api/classify, debounced while drawing and at once when a stroke ends.
+// is classified debounced while drawing and at once when a stroke ends: in the page itself
+// when the page names a model (data-model: the phone model, run by browser_model.js), else
+// (or when this browser cannot run it) sent as a PNG to the server's /api/classify.
 "use strict";
 (() => {
   const pad = document.getElementById("pad");
@@ -14,6 +16,12 @@
   const STROKE = 22;      // canvas px of 280: about a fingertip, like MNIST's pen on its 28 px
   const DEBOUNCE_MS = 150;
   const HINT = "Draw a digit in the box, or upload an image.";
+  const modelUrl = document.body.dataset.model || "";  // static site: the model runs in the page
+  const hasServer = document.body.dataset.server === "1";
+  const engineLine = document.getElementById("engine");
+  const small = document.createElement("canvas");  // the canvas at the phone model's input size
+  // engine: "server" (POST /api/classify), "loading" / "page" (the model in the page), "none".
+  let engine = modelUrl ? "loading" : "server", local = null;
 
   // version counts changes to the input; the answer records which version it shows,
   // so a late reply to an older drawing never overwrites a newer one.
@@ -23,7 +31,7 @@
   const rows = [];
   for (let d = 0; d < 10; d++) {
     const li = document.createElement("li");
-    li.innerHTML = `<span>${d}</span><div class="bar"><span style="width:0%"></span></div><span class="pct">&ndash;</span>`;
+    li.innerHTML = `<span>${d}</span><div class="bar"><span></span></div><span class="pct">&ndash;</span>`;
     bars.appendChild(li);
     rows.push(li);
   }
@@ -70,6 +78,8 @@
   // One request at a time; the newest waiting canvas is sent when the current one returns.
   async function sendCanvas() {
     if (!inked || version === sent) return;  // nothing new to ask about
+    if (engine === "loading") return;  // asked again once the model is loaded
+    if (engine !== "server") { classifyHere(sent = version); return; }
     if (inflight) { queued = true; return; }
     inflight = true;
     const v = sent = version;
@@ -77,6 +87,58 @@
     await classify(v, blob, "drawing");
     inflight = false;
     if (queued) { queued = false; sendCanvas(); }
+  }
+
+  // The phone model in the page: the canvas scaled to its 112x112 input, no round trip.
+  function classifyHere(v) {
+    if (!local) {
+      show(v, "error", engineLine.textContent, null);
+      return;
+    }
+    const sctx = small.getContext("2d");
+    sctx.imageSmoothingQuality = "high";
+    sctx.drawImage(pad, 0, 0, small.width, small.height);
+    const t0 = performance.now();
+    const p = local(sctx.getImageData(0, 0, small.width, small.height));
+    answer.dataset.ms = (performance.now() - t0).toFixed(1);
+    answer.dataset.probabilities = JSON.stringify(p);
+    const top = Math.max(...p);
+    if (top - Math.min(...p) < 1e-3) {  // the camera model's "no digit": 0.1 for every label
+      show(v, "error", "drawing: no digit found; draw a digit", null);
+      return;
+    }
+    const digit = p.indexOf(top);
+    show(v, "done", `Looks like a ${digit}.`,
+         { digit, probabilities: p, input_png: small.toDataURL("image/png").split(",")[1] });
+    if (!document.body.dataset.firstAnswerMs) document.body.dataset.firstAnswerMs = performance.now().toFixed(0);
+  }
+
+  function started(state, text) {
+    engine = state;
+    document.body.dataset.engine = state;
+    engineLine.textContent = text;
+    sendCanvas();  // a digit drawn while the model loaded
+  }
+
+  if (modelUrl) {
+    document.body.dataset.engine = engine;
+    engineLine.textContent = "Loading the model into this page\u2026";
+    import("./browser_model.js").then(async (m) => {
+      const why = m.missing();
+      if (why) throw new Error(why);
+      small.width = small.height = m.SIZE;
+      local = await m.load(modelUrl);
+      document.body.dataset.readyMs = performance.now().toFixed(0);
+      document.getElementById("seen-caption").textContent =
+        `What the model was given: the canvas at ${m.SIZE}\u00d7${m.SIZE} (it centres the digit in 28\u00d728 inside)`;
+      started("page", "The model runs in this page (MediaPipe, WebAssembly): nothing you draw leaves this device.");
+    }).catch((err) => {
+      const why = String((err && err.message) || err).split("\n")[0].slice(0, 120);
+      started(hasServer ? "server" : "none", hasServer
+        ? `This browser cannot run the model in the page (${why}); the server answers instead.`
+        : `This browser cannot run the model in the page (${why}), and a static page has no server to ask.`);
+    });
+    if (!hasServer) document.getElementById("upload").hidden = true;  // uploads need the server
   }
 
   function schedule(delay) {
