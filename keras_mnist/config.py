@@ -113,6 +113,14 @@ TABLE = (
           lower_bound=0.0, upper_bound=45.0),
     _flag(RECIPE, flags.DEFINE_float, "augment_shift", 2.0,
           "Random shift of training digits, up to this many pixels each axis.", lower_bound=0.0, upper_bound=8.0),
+    _flag(RECIPE, flags.DEFINE_float, "augment_scale", 0.0,
+          "Random scale of training digits, 1 +- this fraction (--augmentation=affine only).",
+          lower_bound=0.0, upper_bound=0.5),
+    _flag(RECIPE, flags.DEFINE_enum, "augmentation", "layers",
+          "How the random warps are applied: affine = rotation, scale and shift composed into one "
+          "warp (one resampling); layers = Keras's RandomRotation, then RandomTranslation (two "
+          "resamplings; no scale), as the presets chosen before the affine warp existed.",
+          enum_values=["affine", "layers"]),
     # Run.
     _flag(RUN, flags.DEFINE_integer, "train_size", 0,
           "Train on only the first N training images (0: all). For quick experiments.",

@@ -6,6 +6,7 @@ import tensorflow as tf
 
 from keras_mnist import config as config_lib
 from keras_mnist import contract
+from keras_mnist.training import augment as augment_lib
 
 
 def make_reproducible(config):
@@ -49,10 +50,14 @@ def with_augmentation(model, config):
     exported is the bare network.
     """
     augment = []
-    if config.augment_rotation > 0:
+    if config.augmentation == "affine":
+        if config.augment_rotation > 0 or config.augment_scale > 0 or config.augment_shift > 0:
+            augment.append(augment_lib.RandomAffine(config.augment_rotation, config.augment_scale,
+                                                    config.augment_shift, seed=config.seed))
+    elif config.augment_rotation > 0:
         augment.append(keras.layers.RandomRotation(
             config.augment_rotation / 360.0, fill_mode="constant", seed=config.seed))
-    if config.augment_shift > 0:
+    if config.augmentation == "layers" and config.augment_shift > 0:
         shift = config.augment_shift / contract.IMAGE_SIZE
         augment.append(keras.layers.RandomTranslation(
             shift, shift, fill_mode="constant", seed=config.seed + 1))
