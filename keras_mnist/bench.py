@@ -24,6 +24,7 @@ import tempfile
 
 from absl import app, flags
 
+from keras_mnist.speed import peer
 from keras_mnist.training.subprocess_runner import run_training
 
 _EPOCHS = flags.DEFINE_integer("bench_epochs", 2, "Epochs to time; the first is warm-up.", lower_bound=2)
@@ -36,19 +37,24 @@ _PROFILE_STEPS = flags.DEFINE_integer("profile_steps", 0,
 _ROUNDS = flags.DEFINE_integer("rounds", 3, "Keras and PyTorch runs, each a fresh process, in "
                                "alternation: Keras, PyTorch, Keras, PyTorch ... (0: none, e.g. "
                                "to time only --fast_preset).", lower_bound=0)
+_ISA = flags.DEFINE_list("isa", ["native"], "Instruction sets to measure, each in its own series of "
+                        "alternating runs: native (what this CPU has) and/or avx2 (oneDNN and "
+                        "PyTorch's ATen capped at AVX2, as on most laptops).")
+flags.register_validator("isa", lambda values: set(values) <= set(peer.ISA_ENV),
+                         message=f"--isa takes {' and/or '.join(peer.ISA_ENV)}, comma-separated")
 _KERAS_ONLY = flags.DEFINE_boolean("keras_only", False,
                                    "Internal: time only the Keras recipe and print its epoch "
                                    "seconds after the warm-up as JSON (the benchmark runs this "
                                    "in fresh processes).")
 
 
-def fast_preset_runs(flagfile, seeds):
+def fast_preset_runs(flagfile, seeds, isa="native"):
     """(seed, wall seconds, fit seconds, parameters, final accuracy) of full training processes."""
     rows = []
     with tempfile.TemporaryDirectory(prefix="keras_mnist_bench_") as scratch:
         for seed in seeds:
             metrics, wall = run_training([f"--flagfile={flagfile}", f"--seed={seed}", "--noexport", "--verbose=0"],
-                                         os.path.join(scratch, f"seed{seed}"))
+                                         os.path.join(scratch, f"seed{seed}"), env=peer.isa_env(isa))
             rows.append((int(seed), wall, metrics["train_seconds"], metrics["trainable_params"],
                          metrics["final_test_accuracy"]))
     return rows
@@ -64,11 +70,13 @@ def main(argv):
         print(json.dumps(seconds))
         return
     if _ROUNDS.value:
-        report.print_comparison(mnist, argv[1:], _ROUNDS.value, _EPOCHS.value, _TORCH.value)
-    if _FAST.value:
-        print(f"\n{_FAST.value}, one fresh process per seed:", flush=True)
-        rows = fast_preset_runs(_FAST.value, _FAST_SEEDS.value)  # Each run prints its final line.
-        print(f"\n{_FAST.value}: wall time of `python -m keras_mnist.train`, process start to exit "
+        summary = {isa: report.print_comparison(mnist, argv[1:], _ROUNDS.value, _EPOCHS.value, _TORCH.value, isa)
+                   for isa in _ISA.value}
+        report.print_isa_summary(summary)
+    for isa in _ISA.value if _FAST.value else ():
+        print(f"\n{_FAST.value} ({isa}), one fresh process per seed:", flush=True)
+        rows = fast_preset_runs(_FAST.value, _FAST_SEEDS.value, isa)  # Each run prints its final line.
+        print(f"\n{_FAST.value} ({isa}): wall time of `python -m keras_mnist.train`, process start to exit "
               "(the final test evaluation comes at its end; --noexport)\n")
         print("| seed | parameters | wall time | of which fit() | final test accuracy |\n|---:|---:|---:|---:|---:|")
         for seed, wall, fit, params, accuracy in rows:

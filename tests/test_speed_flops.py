@@ -42,6 +42,21 @@ def test_peak_formula(tmp_path):
     cpuinfo = tmp_path / "cpuinfo"
     cpuinfo.write_text("processor\t: 0\ncpu MHz\t\t: 2500.000\nprocessor\t: 1\ncpu MHz\t\t: 2600.000\n")
     assert flops.cpu_clock_ghz(str(cpuinfo)) == pytest.approx(2.6)
-    peak, formula = flops.cpu_peak_gflops(cores=2, ghz=2.5)
-    assert peak == pytest.approx(2 * 2.5 * 16 * 2) and "160 GFLOP/s" in formula
+    peak, formula = flops.cpu_peak_gflops(cores=2, ghz=2.5, isa="avx512")
+    assert peak == pytest.approx(2 * 2.5 * 16 * 2) and "160 GFLOP/s" in formula and "AVX-512" in formula
+    peak, formula = flops.cpu_peak_gflops(cores=2, ghz=2.5, isa="avx2")
+    assert peak == pytest.approx(2 * 2.5 * 8 * 2 * 2) and "AVX2" in formula and "AVX-512" not in formula
     assert flops.cpu_clock_ghz(str(tmp_path / "missing")) is None
+
+
+@pytest.mark.parametrize("cpu_flags, env, expected", [
+    ("fpu sse2 avx avx2 fma avx512f avx512bw", {}, "avx512"),
+    ("fpu sse2 avx avx2 fma avx512f avx512bw", {"ONEDNN_MAX_CPU_ISA": "AVX2"}, "avx2"),
+    ("fpu sse2 avx avx2 fma", {}, "avx2"),  # Zen 2/3, most laptops
+    ("fpu sse2 avx avx2 fma", {"ONEDNN_MAX_CPU_ISA": "AVX512_CORE"}, "avx2"),  # a cap never widens
+    ("fpu sse2 sse4_2", {}, "sse"),
+])
+def test_isa_is_read_from_the_cpu_flags_and_capped_like_onednn(tmp_path, cpu_flags, env, expected):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"processor\t: 0\nflags\t\t: {cpu_flags}\ncpu MHz\t\t: 2500.000\n")
+    assert flops.cpu_isa(str(cpuinfo), env) == expected

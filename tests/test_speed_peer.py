@@ -83,3 +83,24 @@ def test_failed_run_says_why():
     with pytest.raises(peer.RunFailed, match="exited 3: boom"):
         peer.run_json([sys.executable, "-c", "import sys; sys.exit('boom') if False else "
                        "(sys.stderr.write('boom\\n'), sys.exit(3))"])
+
+
+def test_code_path_reports_the_instruction_set_each_framework_ran():
+    # Read off oneDNN itself (its verbose "isa:" line) in a fresh process: capped at
+    # AVX2, TensorFlow's and PyTorch's convolutions both say so, on any x86 CPU that has it.
+    capped = peer.code_path("tensorflow", "avx2")
+    assert capped.startswith("oneDNN ") and "AVX2" in capped and "AVX-512" not in capped
+    native = peer.code_path("tensorflow", "native")
+    assert native.startswith("oneDNN ")
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        assert peer.code_path("torch", "avx2") is None
+    else:
+        torch_path = peer.code_path("torch", "avx2")
+        assert "ATen AVX2" in torch_path and "AVX-512" not in torch_path
+
+
+def test_unknown_instruction_set_is_refused():
+    with pytest.raises(ValueError, match="native, avx2"):
+        peer.isa_env("avx1024")

@@ -10,11 +10,16 @@ not arithmetic (a few % of the convolutions' FLOPs here).
 
 import os
 
-# One AVX-512 FMA per cycle per core: 16 fp32 lanes x 2 FLOPs (multiply + add).
-# AMD Zen 4 issues it as two 256-bit halves on its two FMA pipes; a Zen 3 or
-# Intel client core with two 256-bit FMA pipes also does 32 FLOPs a cycle.
-# Xeons with two 512-bit FMA units do 64: pass flops_per_cycle=64 there.
-FLOPS_PER_CYCLE = 32
+# fp32 FLOPs per cycle per core by the vector instructions the code runs (x 2 for
+# an FMA's multiply and add). AVX-512: one 16-lane FMA per cycle (AMD Zen 4 issues
+# it as two 256-bit halves on its two FMA pipes; Xeons with two 512-bit FMA units
+# do 64). AVX2: two 8-lane FMA pipes (Intel since Haswell, AMD Zen 2 and later).
+# Both are 32; with neither, SSE: 4 lanes on two pipes.
+PEAK_BY_ISA = {
+    "avx512": (32, "one 16-lane fp32 AVX-512 FMA per cycle"),
+    "avx2": (32, "two 8-lane fp32 AVX2 FMAs per cycle"),
+    "sse": (16, "two 4-lane fp32 SSE multiply-adds per cycle"),
+}
 
 
 def _spatial(shape):
@@ -87,12 +92,33 @@ def usable_cores():
         return os.cpu_count() or 1
 
 
-def cpu_peak_gflops(cores=None, ghz=None, flops_per_cycle=FLOPS_PER_CYCLE):
-    """(fp32 peak GFLOP/s, the formula as text) = cores x GHz x FLOPs per cycle; (None, why) if unknown."""
+def cpu_isa(cpuinfo="/proc/cpuinfo", env=None):
+    """The widest vector instructions the code may use: "avx512", "avx2" or "sse".
+
+    From the CPU's flags, capped by ONEDNN_MAX_CPU_ISA in `env` (os.environ by
+    default), as oneDNN caps itself.
+    """
+    env = os.environ if env is None else env
+    try:
+        with open(cpuinfo) as f:
+            cpu_flags = set(next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), []))
+    except OSError:
+        cpu_flags = set()
+    isa = "avx512" if "avx512f" in cpu_flags else "avx2" if {"avx2", "fma"} <= cpu_flags else "sse"
+    cap = env.get("ONEDNN_MAX_CPU_ISA", "").upper()
+    if cap.startswith("AVX2") and isa == "avx512":
+        return "avx2"
+    if cap.startswith("SSE") or cap == "AVX":
+        return "sse"
+    return isa
+
+
+def cpu_peak_gflops(cores=None, ghz=None, isa=None):
+    """(fp32 peak GFLOP/s, the formula as text) = cores x GHz x FLOPs per cycle of `isa`; (None, why) if unknown."""
     cores = cores or usable_cores()
     ghz = ghz or cpu_clock_ghz()
+    flops_per_cycle, how = PEAK_BY_ISA[isa or cpu_isa()]
     if not ghz:
         return None, "clock unknown (no 'cpu MHz' in /proc/cpuinfo)"
     peak = cores * ghz * flops_per_cycle
-    return peak, (f"{cores} cores x {ghz:.2f} GHz x {flops_per_cycle} FLOPs/cycle "
-                  f"(one 16-lane fp32 AVX-512 FMA per cycle) = {peak:.0f} GFLOP/s")
+    return peak, f"{cores} cores x {ghz:.2f} GHz x {flops_per_cycle} FLOPs/cycle ({how}) = {peak:.0f} GFLOP/s"

@@ -7,6 +7,7 @@ the medians of the runs are compared.
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -15,6 +16,50 @@ import numpy as np
 
 # The standalone peer script (imports torch and numpy only), run as a file.
 PEER_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "torch_peer.py")
+
+
+# The instruction sets the benchmark can measure. "avx2" caps an AVX-512 machine at
+# the AVX2 code paths most laptops run: oneDNN's (TensorFlow and PyTorch both use it
+# for convolutions) by ONEDNN_MAX_CPU_ISA, ATen's vectorised kernels by ATEN_CPU_CAPABILITY.
+ISA_ENV = {"native": {}, "avx2": {"ONEDNN_MAX_CPU_ISA": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"}}
+
+# One training step's worth of work for each framework, run with ONEDNN_VERBOSE=1 to
+# read which instruction set oneDNN dispatched to (its "info,cpu,isa:" line).
+_TF_PROBE = ("import tensorflow as tf\n"
+             "x = tf.random.normal([8, 28, 28, 16]); k = tf.random.normal([3, 3, 16, 16])\n"
+             "tf.nn.conv2d(x, k, 1, 'VALID')\n")
+_TORCH_PROBE = ("import torch\n"
+                "x = torch.randn(8, 16, 28, 28, requires_grad=True); k = torch.randn(16, 16, 3, 3)\n"
+                "torch.nn.functional.conv2d(x, k).sum().backward()\n"
+                "print('aten:' + torch.backends.cpu.get_cpu_capability())\n")
+
+
+def isa_env(isa):
+    """The environment of a timed process for `isa` ("native" or "avx2")."""
+    if isa not in ISA_ENV:
+        raise ValueError(f"unknown instruction set {isa!r}; expected one of {', '.join(ISA_ENV)}")
+    return dict(os.environ, **ISA_ENV[isa])
+
+
+def code_path(framework, isa, python=sys.executable):
+    """What `framework` ("tensorflow" or "torch") runs on under `isa`, as text, e.g. "oneDNN Intel AVX2".
+
+    Read off the libraries themselves in a fresh process: oneDNN's verbose
+    output for a convolution, and for PyTorch also ATen's CPU capability.
+    None if the framework is not installed.
+    """
+    probe = _TF_PROBE if framework == "tensorflow" else _TORCH_PROBE
+    env = dict(isa_env(isa), ONEDNN_VERBOSE="1", TF_CPP_MIN_LOG_LEVEL="2")
+    result = subprocess.run([python, "-c", probe], capture_output=True, text=True, env=env)
+    if result.returncode != 0:
+        return None
+    out = result.stdout + result.stderr
+    onednn = re.search(r"info,cpu,isa:(.+)", out)
+    aten = re.search(r"^aten:(\S+)", out, re.M)
+    parts = [f"oneDNN {onednn.group(1).strip()}" if onednn else "oneDNN not used"]
+    if aten:
+        parts.append(f"ATen {aten.group(1)}")
+    return ", ".join(parts)
 
 
 class RunFailed(Exception):
@@ -70,21 +115,24 @@ def saved_training_arrays(mnist, folder):
     return images, labels
 
 
-def compare(mnist, rounds, epochs, train_args=(), train_size=0, with_torch=True, on_result=None):
+def compare(mnist, rounds, epochs, train_args=(), train_size=0, with_torch=True, on_result=None,
+            isa="native"):
     """{"keras": [s/epoch per run], "torch": [...] or None}: medians of each run's timed epochs.
 
     Each run's first epoch is warm-up and is left out. "torch" is None when
     torch is not installed or `with_torch` is False. `train_args` already
-    carry any --train_size; `train_size` cuts the peer's data alike.
+    carry any --train_size; `train_size` cuts the peer's data alike. Both
+    frameworks run with the code paths of `isa` (`ISA_ENV`).
     """
+    env = isa_env(isa)
     with tempfile.TemporaryDirectory(prefix="keras_mnist_peer_") as folder:
         images, labels = saved_training_arrays(mnist, folder)
 
         def keras_run():
-            return float(np.median(run_json(keras_command(epochs, train_args))))  # warm-up left out
+            return float(np.median(run_json(keras_command(epochs, train_args), env)))  # warm-up left out
 
         def torch_run():
-            result = run_json(peer_command(images, labels, epochs, train_size))
+            result = run_json(peer_command(images, labels, epochs, train_size), env)
             return None if result is None else float(np.median(result["epoch_seconds"][1:]))
 
         runners = {"keras": keras_run, "torch": torch_run} if with_torch else {"keras": keras_run}

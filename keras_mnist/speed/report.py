@@ -31,9 +31,21 @@ def network_flops(train_args):
     return {"keras": count(keras_model), "torch": count(reference)}
 
 
-def print_comparison(mnist, train_args, rounds, epochs, with_torch=True):
+def print_code_paths(isa, with_torch=True):
+    """Prints, and returns as a dict, the instruction sets each framework runs on under `isa`."""
+    paths = {"tensorflow": peer.code_path("tensorflow", isa)}
+    if with_torch:
+        paths["torch"] = peer.code_path("torch", isa)
+    print(f"code path ({isa}): TensorFlow: {paths['tensorflow'] or 'not installed'}"
+          + (f"; PyTorch: {paths['torch'] or 'not installed'}" if with_torch else ""))
+    return paths
+
+
+def print_comparison(mnist, train_args, rounds, epochs, with_torch=True, isa="native"):
     """Times `rounds` alternating runs and prints per-run seconds/epoch, medians, ratio and FLOP/s."""
     n = len(subset(mnist, train_args).x_train)
+    print(f"\n## Instruction set: {isa}\n")
+    print_code_paths(isa, with_torch)
     print(f"{flops.usable_cores()} CPU cores; {n} training images per epoch; {rounds} runs each, "
           f"alternating, each a fresh process timing {epochs - 1} epoch(s) after a warm-up epoch")
     # Other work on the machine slows PyTorch's OpenMP threads far more than TensorFlow's.
@@ -43,7 +55,7 @@ def print_comparison(mnist, train_args, rounds, epochs, with_torch=True):
         print(f"  run {run}, {name}: {shown}", flush=True)
 
     times = peer.compare(mnist, rounds, epochs, train_args, train_size=n if n < len(mnist.x_train) else 0,
-                         with_torch=with_torch, on_result=progress)
+                         with_torch=with_torch, on_result=progress, isa=isa)
     print()
     torch_times = times["torch"]
     print("| run | Keras s/epoch | PyTorch s/epoch |\n|---:|---:|---:|")
@@ -57,7 +69,7 @@ def print_comparison(mnist, train_args, rounds, epochs, with_torch=True):
         print(f"\nKeras / PyTorch epoch time (medians): {medians['keras'] / medians['torch']:.2f}x "
               f"(per round: {', '.join(f'{k / t:.2f}' for k, t in zip(times['keras'], torch_times))})")
     print(f"load average after: {os.getloadavg()[0]:.1f} (1 min)")
-    peak, formula = flops.cpu_peak_gflops()
+    peak, formula = flops.cpu_peak_gflops(isa=flops.cpu_isa(env=peer.isa_env(isa)))
     print(f"\nfp32 peak: {formula}\n")
     print("| network | parameters | MFLOP/image forward | MFLOP/image forward+backward "
           "| achieved GFLOP/s | of peak |\n|---|---:|---:|---:|---:|---:|")
@@ -73,3 +85,12 @@ def print_comparison(mnist, train_args, rounds, epochs, with_torch=True):
           "gradient + input gradient, each the forward's arithmetic; no input gradient for the "
           "first layer; element-wise ops not counted.)")
     return medians
+
+
+def print_isa_summary(medians_by_isa):
+    """One row per instruction set: the medians and their ratio (README's speed table)."""
+    print("\n| instruction set | Keras s/epoch | PyTorch s/epoch | Keras / PyTorch |\n|---|---:|---:|---:|")
+    for isa, medians in medians_by_isa.items():
+        torch = medians.get("torch")
+        ratio = f"{medians['keras'] / torch:.2f}x" if torch else "—"
+        print(f"| {isa} | {medians['keras']:.1f} | {f'{torch:.1f}' if torch else '—'} | {ratio} |")

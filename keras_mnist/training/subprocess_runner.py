@@ -14,11 +14,14 @@ import time
 from keras_mnist import contract
 
 
-def run_training(train_args, workdir):
-    """Trains with `train_args` in `workdir`; returns (metrics dict, wall seconds, process start to exit)."""
+def run_training(train_args, workdir, env=None):
+    """Trains with `train_args` in `workdir`; returns (metrics dict, wall seconds, process start to exit).
+
+    `env`: the process's environment (default: this one's), e.g. ONEDNN_MAX_CPU_ISA=AVX2.
+    """
     command = [sys.executable, "-m", "keras_mnist.train", *train_args, f"--workdir={workdir}"]
     start = time.perf_counter()
-    subprocess.run(command, check=True)
+    subprocess.run(command, check=True, env=env)
     wall = time.perf_counter() - start
     with open(os.path.join(workdir, contract.METRICS_FILENAME)) as f:
         return json.load(f), wall
