@@ -116,6 +116,9 @@ TABLE = (
     _flag(RECIPE, flags.DEFINE_float, "augment_scale", 0.0,
           "Random scale of training digits, 1 +- this fraction (--augmentation=affine only).",
           lower_bound=0.0, upper_bound=0.5),
+    _flag(RECIPE, flags.DEFINE_integer, "clean_epochs", 0,
+          "Train the last N epochs without augmentation (--augmentation=affine only).",
+          lower_bound=0),
     _flag(RECIPE, flags.DEFINE_enum, "augmentation", "layers",
           "How the random warps are applied: affine = rotation, scale and shift composed into one "
           "warp (one resampling); layers = Keras's RandomRotation, then RandomTranslation (two "

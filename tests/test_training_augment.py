@@ -73,3 +73,23 @@ def test_config_round_trip():
     clone = RandomAffine.from_config(layer.get_config())
     assert (clone.rotation, clone.scale, clone.shift, clone.seed) == (7.0, 0.05, 1.5, 9)
     assert isinstance(keras.layers.deserialize(keras.layers.serialize(layer)), RandomAffine)
+
+
+def test_clean_epochs_turn_the_warp_off_for_the_last_epochs_only():
+    from keras_mnist.training.augment import CleanEpochs
+
+    inputs = keras.Input((28, 28, 1))
+    warp = RandomAffine(10, 0.1, 2, seed=1)
+    outputs = keras.layers.Dense(10)(keras.layers.Flatten()(warp(inputs)))
+    model = keras.Model(inputs, outputs)
+    model.compile("sgd", "mse")
+    seen = []
+
+    class Record(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):  # runs after CleanEpochs (listed first)
+            seen.append((float(warp.strength.numpy()),
+                         float(np.abs(np.asarray(warp(_digits(), training=True)) - _digits()).max())))
+
+    model.fit(_digits(), np.zeros((8, 10)), epochs=4, verbose=0, callbacks=[CleanEpochs(2, 4), Record()])
+    assert [s for s, _ in seen] == [1.0, 1.0, 0.0, 0.0]
+    assert seen[0][1] > 10 and seen[3][1] == 0.0  # warped, then the images as they are

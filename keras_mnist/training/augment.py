@@ -20,12 +20,17 @@ class RandomAffine(keras.layers.Layer):
     [1 - scale, 1 + scale] and shifts in [-shift, shift] per axis, from the
     layer's seed generator (reset per epoch by `recipe.EpochSeeds`); the
     background is filled with 0 (black, as MNIST's). Identity at inference.
+    `strength` (a variable, 1 by default) multiplies every limit: `CleanEpochs`
+    sets it to 0 for the last epochs.
     """
 
     def __init__(self, rotation=0.0, scale=0.0, shift=0.0, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.rotation, self.scale, self.shift, self.seed = rotation, scale, shift, seed
         self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def build(self, input_shape):
+        self.strength = self.add_weight(shape=(), initializer="ones", trainable=False, name="strength")
 
     def call(self, images, training=False):
         if not training:
@@ -34,7 +39,7 @@ class RandomAffine(keras.layers.Layer):
         height, width = images.shape[1], images.shape[2]
 
         def uniform(limit):
-            return keras.random.uniform((batch,), -limit, limit, seed=self.seed_generator)
+            return self.strength * keras.random.uniform((batch,), -limit, limit, seed=self.seed_generator)
 
         angle = uniform(self.rotation * math.pi / 180.0)
         zoom = 1.0 + uniform(self.scale)
@@ -58,3 +63,21 @@ class RandomAffine(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "rotation": self.rotation, "scale": self.scale,
                 "shift": self.shift, "seed": self.seed}
+
+
+class CleanEpochs(keras.callbacks.Callback):
+    """Trains the last `epochs` epochs on the images as they are: every `RandomAffine` at strength 0.
+
+    The network ends on the distribution it is tested on, and its batch-norm
+    statistics are those of unwarped digits. Set per epoch, so a resumed run
+    does the same.
+    """
+
+    def __init__(self, epochs, total_epochs):
+        super().__init__()
+        self.first_clean = total_epochs - epochs
+
+    def on_epoch_begin(self, epoch, logs=None):
+        for layer in self.model._flatten_layers():
+            if isinstance(layer, RandomAffine):
+                layer.strength.assign(0.0 if epoch >= self.first_clean else 1.0)

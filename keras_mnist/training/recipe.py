@@ -89,6 +89,14 @@ def build_training_model(config, steps_per_epoch, model_class=keras.Model):
     return model, training_model
 
 
+def training_callbacks(config):
+    """The recipe's per-epoch callbacks: random streams fixed per epoch, and the clean last epochs."""
+    callbacks = [EpochSeeds()]
+    if config.clean_epochs and config.augmentation == "affine":
+        callbacks.append(augment_lib.CleanEpochs(config.clean_epochs, config.epochs))
+    return callbacks
+
+
 class EpochSeeds(keras.callbacks.Callback):
     """Puts every random stream (dropout, augmentation) at a state fixed by (seed, epoch).
 

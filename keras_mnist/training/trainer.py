@@ -68,7 +68,7 @@ def train_and_evaluate(config, mnist=None):
     history = training_model.fit(
         train_ds, epochs=config.epochs, steps_per_epoch=steps_per_epoch, **_evaluation(config, eval_ds),
         callbacks=[keras.callbacks.ProgbarLogger(),  # First, so the report line follows the bar.
-                   keras.callbacks.TerminateOnNaN(), recipe.EpochSeeds(), *logs, epochs],
+                   keras.callbacks.TerminateOnNaN(), *recipe.training_callbacks(config), *logs, epochs],
         verbose=config.verbose, shuffle=False)  # train_ds shuffles itself, by seed.
     train_seconds = time.perf_counter() - start
     _check_finite(history, backup, run_dir, first_epoch)
