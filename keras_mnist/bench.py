@@ -10,7 +10,7 @@ Measures, in one run on this machine:
      every run a fresh process; per-run times, medians, their ratio, and each
      network's FLOPs per image and GFLOP/s against the CPU's fp32 peak;
   3. with --fast_preset: wall time of `python -m keras_mnist.train
-     --flagfile=flags/fast.flags` per seed, process start to final evaluation,
+     --flagfile=FLAGFILE` per seed (flags/quick.flags), process start to final evaluation,
      and its final test accuracy;
   4. with --profile_steps: where a training step's time goes, per TensorFlow
      op, from the TensorFlow profiler.
@@ -29,7 +29,7 @@ from keras_mnist.training.subprocess_runner import run_training
 
 _EPOCHS = flags.DEFINE_integer("bench_epochs", 2, "Epochs to time; the first is warm-up.", lower_bound=2)
 _TORCH = flags.DEFINE_boolean("torch", True, "Also time the PyTorch reference, if torch is installed.")
-_FAST = flags.DEFINE_string("fast_preset", None, "Flagfile to time end to end, e.g. flags/fast.flags.")
+_FAST = flags.DEFINE_string("fast_preset", None, "Flagfile to time end to end, e.g. flags/quick.flags.")
 _FAST_SEEDS = flags.DEFINE_list("fast_seeds", ["1", "2", "3"], "Seeds for --fast_preset.")
 _PROFILE_STEPS = flags.DEFINE_integer("profile_steps", 0,
                                       "Profile this many training steps and print the ops "
