@@ -82,6 +82,23 @@ TABLE = (
     _flag(ARCHITECTURE, flags.DEFINE_boolean, "separable", False,
           "--model=cnn: depthwise-separable 3x3 convs (all but the first), ~1/8 of the "
           "weights of a full conv of the same width."),
+    # Options the search widened into for small budgets (issue 24); each default keeps the networks above.
+    _flag(ARCHITECTURE, flags.DEFINE_integer, "first_stride", 1,
+          "--model=cnn: stride of the first 3x3 conv (2: early downsampling, 28x28 -> 13x13).",
+          lower_bound=1, upper_bound=2),
+    _flag(ARCHITECTURE, flags.DEFINE_boolean, "transition_before_pool", False,
+          "--model=cnn: the 1x1 transition conv before the max-pool (default: after it)."),
+    _flag(ARCHITECTURE, flags.DEFINE_integer, "conv_groups", 1,
+          "--model=cnn: grouped 3x3 convs (all but the first; full convs only), 1/N of the weights; "
+          "the widths must divide by N.", lower_bound=1, upper_bound=16),
+    _flag(ARCHITECTURE, flags.DEFINE_integer, "shared_repeats", 0,
+          "--model=cnn: weight sharing: one 'same' 3x3 conv of the last width applied N more times "
+          "after the last conv (each with its own batch norm, added to its input).",
+          lower_bound=0, upper_bound=8),
+    _flag(ARCHITECTURE, flags.DEFINE_enum, "head", "gap",
+          "--model=cnn: classifier head: gap = 1x1 conv to the classes, global average pooling; "
+          "depthwise = first a depthwise conv over the whole final map (a learned pooling).",
+          enum_values=["gap", "depthwise"]),
     # Recipe. Dropout 0.4 rather than the notebook's 1.0: with augmentation on,
     # the full rates underfit in 20 epochs (chosen on a 10,000-image validation split).
     _flag(RECIPE, flags.DEFINE_float, "dropout_scale", 0.4,

@@ -13,7 +13,7 @@ if __name__ == "__main__":
 
 from absl import app, flags, logging  # noqa: E402
 
-from keras_mnist import config, data  # noqa: E402
+from keras_mnist import config, data, models  # noqa: E402
 from keras_mnist.deploy import saved_model  # noqa: E402
 from keras_mnist.training import run_folder, trainer  # noqa: E402
 
@@ -29,7 +29,8 @@ def main(argv):
     logging.set_verbosity(logging.WARNING)
     try:
         trainer.train_and_evaluate(config.from_flags(flags.FLAGS))
-    except (data.DataError, saved_model.ExportError, trainer.TrainingDiverged, run_folder.RunFolderError) as e:
+    except (data.DataError, models.ArchitectureError, saved_model.ExportError, trainer.TrainingDiverged,
+            run_folder.RunFolderError) as e:
         sys.exit(f"error: {e}")
 
 

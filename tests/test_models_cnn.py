@@ -1,7 +1,9 @@
 import keras
+import numpy as np
 import pytest
 
 from keras_mnist import models
+from keras_mnist.models import cnn
 
 
 def test_cnn_family_follows_its_widths():
@@ -49,3 +51,68 @@ def test_cnn_family_separable_convs():
 def test_cnn_family_refuses_a_map_shrunk_to_nothing():
     with pytest.raises(ValueError, match="below 1x1; use fewer"):
         models.build("cnn", widths_before_pool=[8, 8, 8], widths_after_pool=[8] * 6)
+
+
+def test_cnn_family_options_for_small_budgets():
+    model = models.build("cnn", widths_before_pool=[8, 16], transition_width=8, transition_before_pool=True,
+                         widths_after_pool=[16, 16], first_stride=2, conv_groups=4, shared_repeats=2,
+                         head="depthwise")
+    names = [layer.name for layer in model.layers]
+    # Early downsampling: 28 -> 13 -> 11, the transition before the pool, pool 5 -> 3 -> 1.
+    assert model.get_layer("conv1a_conv").strides == (2, 2)
+    assert tuple(model.get_layer("conv1b_bn").output.shape[1:]) == (11, 11, 16)
+    assert names.index("transition_bn") < names.index("pool")
+    assert model.get_layer("conv1a_conv").groups == 1  # one input channel
+    assert all(model.get_layer(n).groups == 4 for n in ("conv1b_conv", "conv2a_conv", "conv2b_conv"))
+    # Weight sharing: one conv layer, applied twice (two batch norms, two residual adds).
+    shared = model.get_layer("shared_conv")
+    assert len(shared._inbound_nodes) == 2 and len(shared.trainable_weights) == 1
+    assert {"shared1_bn", "shared2_bn", "shared1_add", "shared2_add"} <= set(names)
+    # The depthwise head spans the whole final map: one weight per position and channel.
+    assert model.get_layer("head_depthwise").kernel.shape == (1, 1, 16, 1)
+    expected = (9 * 8 + 9 * 8 * 16 // 4 + 16 * 8 + 9 * 8 * 16 // 4 + 9 * 16 * 16 // 4  # convs
+                + 9 * 16 * 16 // 4  # the shared conv, once
+                + 2 * (8 + 16 + 8 + 16 + 16) + 2 * 2 * 16  # batch norms, two for the shared conv
+                + 1 * 16 + 16 * 10)  # depthwise head over 1x1, classifier
+    assert models.count_trainable_params(model) == expected
+    assert model.predict(np.zeros((2, 28, 28, 1), np.uint8), verbose=0).shape == (2, 10)
+
+
+def test_cnn_family_pad_and_shared_keep_the_map():
+    model = models.build("cnn", widths_before_pool=[8], transition_width=0, widths_after_pool=[12, 12],
+                         pad_after_pool=True, shared_repeats=3, separable=True)
+    assert tuple(model.get_layer("shared3_add").output.shape[1:]) == (13, 13, 12)
+    assert isinstance(model.get_layer("shared_conv"), keras.layers.SeparableConv2D)
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(separable=True, conv_groups=2), "--conv_groups needs --noseparable"),
+    (dict(widths_before_pool=[8, 12], conv_groups=8), "--conv_groups=8 needs every 3x3 conv's channels after "
+                                                      "the first to divide by it; 12 do not"),
+    (dict(first_stride=2, widths_before_pool=[8, 8, 8], widths_after_pool=[8, 8]), "first stride 2"),
+])
+def test_cnn_family_refuses_options_that_describe_no_network(options, message):
+    with pytest.raises(models.ArchitectureError, match=message):
+        models.build("cnn", **options)
+    with pytest.raises(models.ArchitectureError, match=message):
+        cnn.count_params(**options)
+
+
+def test_count_params_without_building_equals_the_built_network():
+    rng = np.random.default_rng(0)
+    checked = 0
+    while checked < 40:
+        groups = int(rng.choice([1, 2, 4]))
+        options = dict(
+            widths_before_pool=[int(w) for w in 4 * rng.integers(1, 6, rng.integers(1, 4))],
+            transition_width=int(rng.choice([0, 8, 12])), transition_before_pool=bool(rng.integers(2)),
+            widths_after_pool=[int(w) for w in 4 * rng.integers(1, 6, rng.integers(1, 5))],
+            bn_before_relu=bool(rng.integers(2)), pad_after_pool=bool(rng.integers(2)),
+            separable=groups == 1 and bool(rng.integers(2)), first_stride=int(rng.integers(1, 3)),
+            conv_groups=groups, shared_repeats=int(rng.integers(0, 3)), head=str(rng.choice(cnn.HEADS)))
+        try:
+            counted = cnn.count_params(**options)
+        except models.ArchitectureError:
+            continue
+        assert counted == models.count_trainable_params(models.build("cnn", **options)), options
+        checked += 1

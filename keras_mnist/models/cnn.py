@@ -4,17 +4,54 @@ import keras
 from keras import layers
 
 from keras_mnist import contract
-from keras_mnist.models.layers import classifier_head, conv_block, normalized_pixels
-from keras_mnist.models.registry import register
+from keras_mnist.models.layers import classifier_head, conv_block, conv_layer, normalized_pixels
+from keras_mnist.models.registry import ArchitectureError, register
 
 # Dropout of every block of the `cnn` family but the last, before --dropout_scale.
 CNN_DROPOUT = 0.25
+HEADS = ("gap", "depthwise")
+
+
+def final_map_size(convs_before_pool, convs_after_pool, first_stride=1, pad_after_pool=False):
+    """Side of the map the classifier head sees (< 1: the convs shrink 28x28 to nothing).
+
+    The first 3x3 valid conv has stride `first_stride`, the others before the
+    pool stride 1; then the 2x2 max-pool; then 3x3 convs, valid or "same"
+    (`pad_after_pool`). The shared block and the transition keep the size.
+    """
+    size = (contract.IMAGE_SIZE - 3) // first_stride + 1 - 2 * (convs_before_pool - 1)
+    size = size // 2 if size >= 2 else 0
+    return size - (0 if pad_after_pool else 2 * convs_after_pool)
+
+
+def _check(widths_before_pool, widths_after_pool, transition_width, first_stride, pad_after_pool,
+           separable, conv_groups, head):
+    if not widths_before_pool or not widths_after_pool:
+        raise ArchitectureError("the cnn family needs at least one convolution before and one after the pool")
+    if final_map_size(len(widths_before_pool), len(widths_after_pool), first_stride, pad_after_pool) < 1:
+        raise ArchitectureError(
+            f"{len(widths_before_pool)} convolutions before the pool and {len(widths_after_pool)} "
+            f"after it{' (first stride 2)' if first_stride > 1 else ''} shrink 28x28 below 1x1; use fewer")
+    if head not in HEADS:
+        raise ArchitectureError(f"unknown head {head!r}; choose one of: {', '.join(HEADS)}")
+    if conv_groups > 1:
+        if separable:
+            raise ArchitectureError("grouped convolutions are full ones: --conv_groups needs --noseparable")
+        # Every 3x3 conv but the first (one input channel) is grouped: its input and output widths.
+        chain = list(widths_before_pool) + [transition_width or widths_before_pool[-1]] + list(widths_after_pool)
+        # The first conv's output is a grouped conv's input unless the 1x1 transition alone follows it.
+        odd = sorted({w for w in chain[1 if len(widths_before_pool) == 1 and transition_width else 0:]
+                      if w % conv_groups})
+        if odd:
+            raise ArchitectureError(f"--conv_groups={conv_groups} needs every 3x3 conv's channels after the first "
+                             f"to divide by it; {', '.join(map(str, odd))} do not")
 
 
 @register("cnn")
 def cnn_family(dropout_scale=1.0, widths_before_pool=(8, 16), transition_width=8,
                widths_after_pool=(12, 12, 16, 16), bn_before_relu=False, pad_after_pool=False,
-               separable=False):
+               separable=False, first_stride=1, transition_before_pool=False, conv_groups=1,
+               shared_repeats=0, head="gap"):
     """The family the tuner searches: the reference network's shape with free widths.
 
     3x3 valid conv blocks of `widths_before_pool`, a 2x2 max-pool, an optional
@@ -24,25 +61,70 @@ def cnn_family(dropout_scale=1.0, widths_before_pool=(8, 16), transition_width=8
     `separable`: every 3x3 conv but the first (which sees one channel) is
     depthwise-separable, so the same budget buys wider blocks.
     The defaults: full convs, 7,880 parameters (flags/compact.flags is separable).
+
+    Options for small budgets (each default leaves the network above unchanged):
+    `first_stride=2`: the first conv strided (early downsampling, 28 -> 13);
+    `transition_before_pool`: the 1x1 transition before the max-pool, not after;
+    `conv_groups`: every full 3x3 conv but the first grouped (1/groups of the weights);
+    `shared_repeats=N`: weight sharing, one "same" 3x3 conv of the last width
+    applied N more times after the last conv (each application with its own
+    batch norm, added to its input: a residual block unrolled N times);
+    `head="depthwise"`: a depthwise conv over the whole final map before the
+    1x1 conv to the classes (see `layers.classifier_head`).
     """
-    if not widths_before_pool or not widths_after_pool:
-        raise ValueError("the cnn family needs at least one convolution before and one after the pool")
-    size = (contract.IMAGE_SIZE - 2 * len(widths_before_pool)) // 2 - (0 if pad_after_pool else 2 * len(widths_after_pool))
-    if size < 1:
-        raise ValueError(
-            f"{len(widths_before_pool)} convolutions before the pool and {len(widths_after_pool)} "
-            "after it shrink 28x28 below 1x1; use fewer")
+    _check(widths_before_pool, widths_after_pool, transition_width, first_stride, pad_after_pool,
+           separable, conv_groups, head)
+    block = dict(bn_before_relu=bn_before_relu)
     inputs, x = normalized_pixels()
     for i, width in enumerate(widths_before_pool):
-        x = conv_block(x, width, CNN_DROPOUT * dropout_scale, f"conv1{chr(97 + i)}",
-                       bn_before_relu=bn_before_relu, separable=separable and i > 0)
+        x = conv_block(x, width, CNN_DROPOUT * dropout_scale, f"conv1{chr(97 + i)}", **block,
+                       separable=separable and i > 0, strides=first_stride if i == 0 else 1,
+                       groups=conv_groups if i > 0 else 1)
+    if transition_width and transition_before_pool:
+        x = conv_block(x, transition_width, 0.0, "transition", kernel_size=1, **block)
     x = layers.MaxPooling2D(2, name="pool")(x)
-    if transition_width:
-        x = conv_block(x, transition_width, 0.0, "transition", kernel_size=1,
-                       bn_before_relu=bn_before_relu)
+    if transition_width and not transition_before_pool:
+        x = conv_block(x, transition_width, 0.0, "transition", kernel_size=1, **block)
     for i, width in enumerate(widths_after_pool):
         last = i == len(widths_after_pool) - 1
         x = conv_block(x, width, 0.0 if last else CNN_DROPOUT * dropout_scale, f"conv2{chr(97 + i)}",
-                       padding="same" if pad_after_pool else "valid", bn_before_relu=bn_before_relu,
-                       separable=separable)
-    return keras.Model(inputs, classifier_head(x), name="cnn")
+                       padding="same" if pad_after_pool else "valid", **block, separable=separable,
+                       groups=conv_groups)
+    if shared_repeats:
+        shared = conv_layer(widths_after_pool[-1], "shared_conv", padding="same", separable=separable,
+                            groups=conv_groups)
+        for r in range(shared_repeats):
+            y = conv_block(x, widths_after_pool[-1], 0.0, f"shared{r + 1}", **block, conv=shared)
+            x = layers.Add(name=f"shared{r + 1}_add")([x, y])
+    return keras.Model(inputs, classifier_head(x, head), name="cnn")
+
+
+def count_params(widths_before_pool=(8, 16), transition_width=8, widths_after_pool=(12, 12, 16, 16),
+                 bn_before_relu=False, pad_after_pool=False, separable=False, first_stride=1,
+                 transition_before_pool=False, conv_groups=1, shared_repeats=0, head="gap"):
+    """Trainable parameters of `cnn_family(...)`, counted without building it (the tuner's budget).
+
+    Equal to `registry.count_trainable_params(cnn_family(...))` (tested); raises the builder's errors.
+    """
+    _check(widths_before_pool, widths_after_pool, transition_width, first_stride, pad_after_pool,
+           separable, conv_groups, head)
+
+    def conv3(c_in, c_out, sep, groups):
+        return 9 * c_in + c_in * c_out if sep else 9 * c_in * c_out // groups
+
+    total, channels = 0, 1
+    for i, width in enumerate(widths_before_pool):
+        total += conv3(channels, width, separable and i > 0, conv_groups if i > 0 else 1) + 2 * width
+        channels = width
+    if transition_width:
+        total += channels * transition_width + 2 * transition_width
+        channels = transition_width
+    for width in widths_after_pool:
+        total += conv3(channels, width, separable, conv_groups) + 2 * width
+        channels = width
+    if shared_repeats:
+        total += conv3(channels, channels, separable, conv_groups) + shared_repeats * 2 * channels
+    if head == "depthwise":
+        size = final_map_size(len(widths_before_pool), len(widths_after_pool), first_stride, pad_after_pool)
+        total += size * size * channels
+    return total + channels * contract.NUM_CLASSES

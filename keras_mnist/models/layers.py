@@ -91,17 +91,32 @@ def normalized_pixels(name="pixels"):
     return inputs, x
 
 
+def conv_layer(filters, name, kernel_size=3, padding="valid", separable=False, strides=1, groups=1):
+    """The bias-free convolution of a `conv_block`: full, grouped or depthwise-separable."""
+    if separable:
+        if groups != 1:
+            raise ValueError("grouped convolutions are full ones: --conv_groups needs --noseparable")
+        return layers.SeparableConv2D(filters, kernel_size, strides=strides, padding=padding, use_bias=False,
+                                      name=name)
+    return layers.Conv2D(filters, kernel_size, strides=strides, padding=padding, groups=groups, use_bias=False,
+                         name=name)
+
+
 def conv_block(x, filters, dropout, name, kernel_size=3, padding="valid", bn_before_relu=False,
-               separable=False):
+               separable=False, strides=1, groups=1, conv=None):
     """Conv2D without bias -> ReLU -> BatchNorm -> SpatialDropout2D (if dropout > 0).
 
     The order (BN after the ReLU) and the missing bias are the notebook's;
     `bn_before_relu` swaps the two. The batch norm is Keras's, trained with TF's
     fused kernel (below). `separable`: a depthwise 3x3 conv followed by
     a 1x1 conv (SeparableConv2D) in place of the full conv, ~1/8 of the weights.
+    `groups`: a grouped conv, 1/groups of the weights. `conv`: an existing
+    convolution layer to apply (weight sharing) in place of a new one; the
+    batch norm is the block's own.
     """
-    conv = layers.SeparableConv2D if separable else layers.Conv2D
-    x = conv(filters, kernel_size, padding=padding, use_bias=False, name=f"{name}_conv")(x)
+    if conv is None:
+        conv = conv_layer(filters, f"{name}_conv", kernel_size, padding, separable, strides, groups)
+    x = conv(x)
     if bn_before_relu:
         x = FusedBatchNormalization(name=f"{name}_bn")(x)
         x = layers.ReLU(name=f"{name}_relu")(x)
@@ -113,8 +128,16 @@ def conv_block(x, filters, dropout, name, kernel_size=3, padding="valid", bn_bef
     return x
 
 
-def classifier_head(x):
-    """1x1 conv to the classes, global average pooling, softmax."""
+def classifier_head(x, head="gap"):
+    """1x1 conv to the classes, global average pooling, softmax.
+
+    `head="depthwise"`: first a depthwise conv over the whole final map (each
+    channel's own weight per position: a learned pooling, not an average).
+    """
+    if head == "depthwise":
+        x = layers.DepthwiseConv2D(tuple(x.shape[1:3]), use_bias=False, name="head_depthwise")(x)
+    elif head != "gap":
+        raise ValueError(f"unknown head {head!r}; choose gap or depthwise")
     x = layers.Conv2D(contract.NUM_CLASSES, 1, use_bias=False, name="classifier_conv")(x)
     x = layers.GlobalAveragePooling2D(name="gap")(x)
     return layers.Softmax(name=contract.PROBABILITIES)(x)

@@ -16,6 +16,10 @@ _REGISTRY = {}
 ALIASES = {"seed": "reference"}
 
 
+class ArchitectureError(ValueError):
+    """Architecture flags that describe no network (a map shrunk to nothing, widths a group count does not divide)."""
+
+
 def register(name):
     """Decorator: adds a model builder to the registry under `name`."""
 
