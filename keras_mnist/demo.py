@@ -22,6 +22,9 @@ _PORT = flags.DEFINE_integer("port", 8000, "The port on 127.0.0.1 to serve on (0
 _STATIC = flags.DEFINE_string(
     "static", None, "Write the page as a static site into this folder instead of serving it: the model "
     "(PATH's model_camera.tflite) runs in the browser with MediaPipe Tasks for Web.")
+_IN_BROWSER = flags.DEFINE_bool(
+    "in_browser", False, "Serving: the page runs PATH's model_camera.tflite itself, as the static site does; "
+    "the server answers uploads, and drawings where the browser cannot run the model.")
 
 
 def main(argv, ready=None):
@@ -41,8 +44,18 @@ def main(argv, ready=None):
         classifier = load.classifier(path)
     except load.ModelLoadError as e:
         sys.exit(f"error: {e}")
+    camera_model = None
+    if _IN_BROWSER.value:
+        from keras_mnist.webdemo import site
+
+        try:
+            own = os.path.isdir(path) or path.endswith(".tflite")
+            camera_model = site.camera_model(path if own else os.path.dirname(path) or ".")
+            site.runtime_dir()
+        except site.SiteError as e:
+            sys.exit(f"error: --in_browser: {e}")
     try:
-        server = demo_server.make_server(classifier, port=_PORT.value)
+        server = demo_server.make_server(classifier, port=_PORT.value, camera_model=camera_model)
     except OSError as e:
         sys.exit(f"error: cannot listen on 127.0.0.1:{_PORT.value} ({e.strerror}); pick another --port")
     print(f"Demo of {path} at {demo_server.address(server)} (Ctrl+C stops it)", flush=True)

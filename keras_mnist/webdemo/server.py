@@ -16,6 +16,7 @@ Nothing is fetched from elsewhere: the page has no external fonts, scripts or an
 import base64
 import http.server
 import json
+import os
 import socket
 import sys
 import threading
@@ -64,6 +65,10 @@ class Classifier:
 class Handler(http.server.BaseHTTPRequestHandler):
     server_version = "keras-mnist-demo"
     classifier = None  # set by make_server
+    # With --in_browser: {url path: (file path, content type)} of the model and the runtime the
+    # page runs itself, and the model's file name for the page (see make_server).
+    browser_files = {}
+    browser_model = ""
 
     def log_message(self, format, *args):  # noqa: A002 - the base class's name.
         pass  # One line per drawn stroke would bury the address the user needs.
@@ -81,11 +86,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self._send(status, json.dumps(payload).encode(), "application/json")
 
     def do_GET(self):  # noqa: N802 - http.server's naming.
-        page = STATIC.get(urllib.parse.urlsplit(self.path).path)
+        path = urllib.parse.urlsplit(self.path).path
+        if path in self.browser_files:
+            file_path, content_type = self.browser_files[path]
+            with open(file_path, "rb") as f:
+                return self._send(200, f.read(), content_type)
+        page = STATIC.get(path)
         if page is None:
             return self._json(404, {"error": "not found"})
         name, content_type = page
-        self._send(200, site.render(name, server=True, max_body_bytes=digits.MAX_BODY_BYTES), content_type)
+        self._send(200, site.render(name, model=self.browser_model, server=True,
+                                    max_body_bytes=digits.MAX_BODY_BYTES), content_type)
 
     def do_POST(self):  # noqa: N802
         url = urllib.parse.urlsplit(self.path)
@@ -167,9 +178,27 @@ class Server(http.server.ThreadingHTTPServer):
                   file=sys.stderr, flush=True)
 
 
-def make_server(model, port=0, host="127.0.0.1"):
-    """A ThreadingHTTPServer serving the page for `model` (see keras_mnist.inference.load)."""
-    handler = type("DemoHandler", (Handler,), {"classifier": Classifier(model)})
+def browser_files(camera_model):
+    """The files the page needs to run `camera_model` itself: {url path: (file, content type)}."""
+    types = {".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm"}
+    runtime = site.runtime_dir()
+    files = {f"/mediapipe/{name}": (os.path.join(runtime, name), types[os.path.splitext(name)[1]])
+             for name in site.RUNTIME_FILES}
+    files["/browser_model.js"] = (os.path.join(site.HERE, "static", "browser_model.js"), types[".js"])
+    files["/" + os.path.basename(camera_model)] = (camera_model, "application/octet-stream")
+    return files
+
+
+def make_server(model, port=0, host="127.0.0.1", camera_model=None):
+    """A ThreadingHTTPServer serving the page for `model` (see keras_mnist.inference.load).
+
+    With `camera_model` (a checked path, site.camera_model) the page runs that model itself and
+    the server answers uploads, and drawings when the browser cannot run it.
+    """
+    attributes = {"classifier": Classifier(model)}
+    if camera_model:
+        attributes.update(browser_files=browser_files(camera_model), browser_model=os.path.basename(camera_model))
+    handler = type("DemoHandler", (Handler,), attributes)
     server = Server((host, port), handler)
     server.daemon_threads = True
     return server

@@ -57,10 +57,14 @@ def render(name, model="", server=True, max_body_bytes=0):
 
 def runtime_dir():
     """The pinned npm package's folder, checked against package-lock.json; or SiteError."""
-    with open(os.path.join(HERE, "package-lock.json")) as f:
-        pinned = json.load(f)["packages"][f"node_modules/{RUNTIME_PACKAGE}"]["version"]
-    folder = os.environ.get("KERAS_MNIST_TASKS_VISION") or os.path.join(HERE, "node_modules", RUNTIME_PACKAGE)
     install = "run: npm ci --prefix keras_mnist/webdemo"
+    try:
+        with open(os.path.join(HERE, "package-lock.json")) as f:
+            pinned = json.load(f)["packages"][f"node_modules/{RUNTIME_PACKAGE}"]["version"]
+    except (OSError, ValueError, KeyError) as e:
+        raise SiteError(f"keras_mnist/webdemo/package-lock.json does not pin {RUNTIME_PACKAGE} ({e}); "
+                        "use a checkout of the project") from None
+    folder = os.environ.get("KERAS_MNIST_TASKS_VISION") or os.path.join(HERE, "node_modules", RUNTIME_PACKAGE)
     try:
         with open(os.path.join(folder, "package.json")) as f:
             installed = json.load(f)["version"]

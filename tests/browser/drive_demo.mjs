@@ -12,7 +12,8 @@
 //   {engine: true}                 waits until the page's model has loaded or failed (static site)
 //   {offline: true}                the browser loses the network (context.setOffline)
 //   {idle: MS}                     waits MS milliseconds, doing nothing
-// Optional in PLAN: args (more Chromium flags), timeout (ms an answer may take, default 20000).
+// Optional in PLAN: args (more Chromium flags), timeout (ms an answer may take, default 20000),
+// without: ["WebAssembly", "WebGL"] (the page runs in a browser that lacks them).
 // RESULT: one observation per step: {digit, message, state, seen, bars, probabilities, error?};
 // every request the page made (requests), the bytes its responses took (bytes), and the page's
 // timings (metrics: readyMs, firstAnswerMs, from navigation start).
@@ -31,6 +32,17 @@ const browser = await chromium.launch({
 });
 const context = await browser.newContext({ viewport: plan.viewport, hasTouch: !!plan.mobile,
                                            isMobile: !!plan.mobile, deviceScaleFactor: plan.scale || 1 });
+if ((plan.without || []).includes("WebAssembly")) await context.addInitScript(() => { delete globalThis.WebAssembly; });
+if ((plan.without || []).includes("WebGL")) {
+  await context.addInitScript(() => {
+    for (const Canvas of [HTMLCanvasElement, globalThis.OffscreenCanvas].filter(Boolean)) {
+      const getContext = Canvas.prototype.getContext;
+      Canvas.prototype.getContext = function (kind, ...rest) {
+        return /webgl/.test(kind) ? null : getContext.call(this, kind, ...rest);
+      };
+    }
+  });
+}
 const page = await context.newPage();
 const external = [];
 const origin = new URL(plan.url).origin + "/";
@@ -66,6 +78,7 @@ async function settled() {
       seen: seen.style.visibility === "hidden" ? null : seen.src,
       bars: [...document.querySelectorAll("#bars .pct")].map((e) => e.textContent),
       probabilities: a.dataset.probabilities ? JSON.parse(a.dataset.probabilities) : null,
+      ms: a.dataset.ms ? Number(a.dataset.ms) : null,  // the model's time in the page
     };
   }, null, { timeout });
   return handle.jsonValue();
@@ -120,6 +133,7 @@ for (const step of plan.steps) {
       await page.waitForFunction(() => document.body.dataset.engine !== "loading", null, { timeout: 120000 });
       results.push(await page.evaluate(() => ({ engine: document.body.dataset.engine,
                                                 line: document.getElementById("engine").textContent })));
+      results.at(-1).at = Date.now();
     }
     else if (step.offline) { await context.setOffline(true); results.push({}); }
     else if (step.idle) { await page.waitForTimeout(step.idle); results.push({ at: Date.now() }); }

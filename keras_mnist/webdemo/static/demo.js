@@ -113,10 +113,17 @@
     if (!document.body.dataset.firstAnswerMs) document.body.dataset.firstAnswerMs = performance.now().toFixed(0);
   }
 
+  function offlineNote() {
+    document.getElementById("offline").hidden = engine !== "page" || navigator.onLine;
+  }
+  window.addEventListener("online", offlineNote);
+  window.addEventListener("offline", offlineNote);
+
   function started(state, text) {
     engine = state;
     document.body.dataset.engine = state;
     engineLine.textContent = text;
+    offlineNote();
     sendCanvas();  // a digit drawn while the model loaded
   }
 
