@@ -7,7 +7,8 @@ SwiftShader). The same 30 MNIST-skeleton drawings as tests/test_demo_browser.py 
     usage logs every 60 s): every request goes to the page's own origin, none after the load;
   - on `python -m keras_mnist.demo --in_browser` in a Chromium without WebAssembly: the page
     says so in one line and the server answers, as in server mode.
-The page's probabilities are checked against LiteRT in Python on the same 112x112 pixels.
+The page's probabilities are checked against Python on the same 112x112 pixels: LiteRT
+(ai_edge_litert) and MediaPipe's own Python ImageClassifier (in the phone tools venv).
 
 KERAS_MNIST_DEMO_PHONE_SCREENSHOT=docs/demo_phone.png saves the phone-screen screenshot there.
 `.ci/run` installs chromium (apt), playwright-core (npm ci in tests/browser) and the page's
@@ -134,6 +135,20 @@ def litert(pixels):
     return interpreter.get_tensor(interpreter.get_output_details()[0]["index"])[0]
 
 
+def mediapipe_python(images, tmp_path):
+    """model_camera.tflite in MediaPipe's Python ImageClassifier (the phone tools venv, issue 13);
+    None outside CI when that venv is missing (.ci/run creates it)."""
+    from keras_mnist.deploy import toolenv
+
+    try:
+        toolenv.python(install=os.environ.get("CI") == "true")
+    except toolenv.ToolError:
+        return None
+    np.save(tmp_path / "images.npy", images.astype(np.uint8))
+    toolenv.run("classify.py", "mediapipe", CAMERA_MODEL, tmp_path / "images.npy", tmp_path / "scores.npy")
+    return np.load(tmp_path / "scores.npy")
+
+
 def page_input(observation):
     """The 112x112 RGB image the page gave the model (its "seen" image, a lossless PNG of it)."""
     import tensorflow as tf
@@ -159,14 +174,20 @@ def test_static_site_offline_same_answers_as_python_and_server(node, site_url, s
     correct, shown, drawn = recognised(results, steps, labels)
     assert results[-1]["state"] == "done" and results[-1]["digit"] == drawn[0]["digit"]  # after the idle, offline
 
-    # The same pixels in Python: LiteRT on the 112x112 image the page gave MediaPipe.
-    differences = []
-    for r in drawn:
-        if r["state"] == "done":
-            expected = litert(page_input(r))
-            assert int(np.argmax(expected)) == int(r["digit"])
-            differences.append(float(np.max(np.abs(np.array(r["probabilities"]) - expected))))
-    assert len(differences) >= N_DRAWN - 2 and max(differences) <= TOLERANCE, differences
+    # The same pixels in Python: LiteRT, and MediaPipe's Python SDK, on the 112x112 image the page gave
+    # MediaPipe for Web.
+    answered = [r for r in drawn if r["state"] == "done"]
+    assert len(answered) >= N_DRAWN - 2
+    images = np.stack([page_input(r) for r in answered])
+    in_page = np.array([r["probabilities"] for r in answered])
+    python = {"LiteRT": np.stack([litert(image) for image in images]),
+              "MediaPipe": mediapipe_python(images, tmp_path)}
+    python = {name: expected for name, expected in python.items() if expected is not None}
+    differences = {}
+    for name, expected in python.items():
+        assert (expected.argmax(-1) == [int(r["digit"]) for r in answered]).all(), name
+        differences[name] = float(np.max(np.abs(in_page - expected)))
+    assert max(differences.values()) <= TOLERANCE, differences
 
     # Server mode on the same drawings: --in_browser in a Chromium without WebAssembly falls back to it.
     server_steps = [{"engine": True}, *drawings(mnist)]
@@ -177,9 +198,12 @@ def test_static_site_offline_same_answers_as_python_and_server(node, site_url, s
     server_correct, server_shown, _ = recognised(served["results"], server_steps, labels)
 
     print(f"\nstatic site: {correct}/{N_DRAWN} recognised (shown {shown}); server: {server_correct}/{N_DRAWN} "
-          f"(shown {server_shown}); largest |page - LiteRT| probability difference {max(differences):.2e}; "
+          f"(shown {server_shown}); largest |page - Python| probability difference "
+          f"{', '.join(f'{k} {v:.2e}' for k, v in differences.items())}; "
           f"first load {report['bytes']:,} bytes; model ready {report['metrics']['readyMs']} ms, "
-          f"first answer {report['metrics']['firstAnswerMs']} ms after navigation")
+          f"first answer {report['metrics']['firstAnswerMs']} ms after navigation; the model's time per "
+          f"answer in the page: median {np.median([r['ms'] for r in answered]):.0f} ms, "
+          f"largest {max(r['ms'] for r in answered):.0f} ms")
     assert correct >= server_correct, (shown, server_shown)
     assert report["bytes"] < 13_000_000  # One of the two wasm builds, the model, the page.
 

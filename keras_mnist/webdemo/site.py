@@ -12,6 +12,7 @@ to an exact version by keras_mnist/webdemo/package-lock.json; `npm ci --prefix
 keras_mnist/webdemo` installs it). The runtime's 11 MB of wasm are not committed to git:
 npm's lock file pins them by hash, and a binary committed per version would stay in the
 history forever. Any static file host serves the folder; nothing is fetched from elsewhere.
+KERAS_MNIST_TASKS_VISION names another folder holding the same package version.
 """
 
 import importlib.resources
