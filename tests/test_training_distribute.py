@@ -77,6 +77,60 @@ def test_mirrored_strategy_trains_the_same_model(small_mnist, tmp_path, monkeypa
     assert mirrored["final_test_loss"] == pytest.approx(default["final_test_loss"], rel=0.05)
 
 
+# A fresh process: logical devices can only be configured before TensorFlow starts.
+_TWO_CPUS = r"""
+import json, os, sys
+import tensorflow as tf
+tf.config.set_logical_device_configuration(tf.config.list_physical_devices("CPU")[0],
+                                           [tf.config.LogicalDeviceConfiguration()] * 2)
+import numpy as np
+from conftest import quick_config
+from keras_mnist import data
+from keras_mnist.training import recipe, trainer
+
+mnist = data.load_idx_folder(os.environ[data.DATA_DIR_ENV])
+small = data.Mnist(mnist.x_train[:3000], mnist.y_train[:3000], mnist.x_test[:1000], mnist.y_test[:1000])
+seen, build = {}, recipe.build_training_model
+
+def spy(*args, **kwargs):
+    seen["strategy"] = tf.distribute.get_strategy()
+    seen["model"], seen["training_model"] = build(*args, **kwargs)
+    seen["initial"] = [np.array(v.numpy()) for v in seen["model"].weights]
+    return seen["model"], seen["training_model"]
+
+recipe.build_training_model = spy
+metrics = trainer.train_and_evaluate(quick_config(sys.argv[1], *sys.argv[2:]), mnist=small)
+initial = seen["initial"]
+weights = seen["model"].weights
+replicas = [[c.numpy() for c in getattr(v.value, "values", [v.value])] for v in weights]
+print(json.dumps({
+    "replicas": seen["strategy"].num_replicas_in_sync,
+    "copies": sorted({len(r) for r in replicas}),
+    "devices": sorted({c.device for v in weights for c in getattr(v.value, "values", [v.value])}),
+    "copies_differ_by": max(float(np.max(np.abs(r[0] - c))) for r in replicas for c in r),
+    "trained_by": max(float(np.max(np.abs(r[0] - w))) for r, w in zip(replicas, initial)),
+    "accuracy": metrics["final_test_accuracy"]}))
+"""
+
+
+def _train_on_two_cpus(tmp_path, *flags):
+    result = subprocess.run([sys.executable, "-c", _TWO_CPUS, str(tmp_path), "--epochs=1", "--noexport", *flags],
+                            cwd=os.path.dirname(os.path.abspath(__file__)), capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_mirrored_strategy_on_two_cpus_trains_two_replicas_in_step(mnist, tmp_path):
+    """Two logical CPUs: --strategy=mirrored makes two replicas, each with its own copy of every
+    weight, and keeps the copies equal while they train (the gradients are all-reduced)."""
+    mirrored = _train_on_two_cpus(tmp_path / "mirrored", "--strategy=mirrored")
+    assert mirrored["replicas"] == 2 and mirrored["copies"] == [2], mirrored
+    assert len(mirrored["devices"]) == 2 and all("CPU" in d for d in mirrored["devices"]), mirrored
+    assert mirrored["trained_by"] > 0.01 and mirrored["copies_differ_by"] == 0.0, mirrored
+    assert mirrored["accuracy"] > 0.5, mirrored  # It learned (chance: 0.1; one epoch of 3,000 images).
+
+
 def free_ports(count):
     sockets = [socket.socket() for _ in range(count)]
     try:
