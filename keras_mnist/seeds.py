@@ -16,16 +16,20 @@ import tempfile
 
 from absl import app, flags
 
+from keras_mnist.speed import peer
 from keras_mnist.training.subprocess_runner import run_training
 
 _SEEDS = flags.DEFINE_list("seeds", ["1", "2", "3"], "Seeds to train, one run each.")
 _OUTPUT = flags.DEFINE_string("output", None, "Also write the results as JSON here.")
+_ISA = flags.DEFINE_enum("isa", "native", sorted(peer.ISA_ENV),
+                         "Instruction set of the runs: native, or avx2 (oneDNN capped at AVX2 by "
+                         "ONEDNN_MAX_CPU_ISA, the kernels of most laptops; results differ between them).")
 
 
-def run_seed(seed, train_args, scratch):
+def run_seed(seed, train_args, scratch, isa="native"):
     """Trains once in a subprocess; returns (metrics dict, wall seconds)."""
     return run_training([*train_args, f"--seed={seed}", f"--export_dir={os.path.join(scratch, 'exports')}",
-                         "--verbose=2"], os.path.join(scratch, f"seed{seed}"))
+                         "--verbose=2"], os.path.join(scratch, f"seed{seed}"), env=peer.isa_env(isa))
 
 
 def table(rows):
@@ -45,10 +49,12 @@ def main(argv):
     rows = []
     with tempfile.TemporaryDirectory(prefix="keras_mnist_seeds_") as scratch:
         for seed in _SEEDS.value:
-            metrics, wall = run_seed(int(seed), train_args, scratch)
+            metrics, wall = run_seed(int(seed), train_args, scratch, _ISA.value)
             rows.append((int(seed), metrics, wall))
             print(f"seed {seed}: {100 * metrics['final_test_accuracy']:.2f} % in {wall:.0f} s", flush=True)
-    print(f"\npython -m keras_mnist.train {' '.join(train_args)}\n")
+    cap = " ".join(f"{k}={v}" for k, v in peer.ISA_ENV[_ISA.value].items() if k.startswith("ONEDNN"))
+    print(f"\n{cap + ' ' if cap else ''}python -m keras_mnist.train {' '.join(train_args)} "
+          f"({peer.code_path('tensorflow', _ISA.value)})\n")
     print(table(rows))
     if _OUTPUT.value:
         with open(_OUTPUT.value, "w") as f:

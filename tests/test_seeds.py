@@ -18,3 +18,8 @@ def test_run_seed_trains_in_a_subprocess(mnist, tmp_path):
     assert metrics["flags"]["seed"] == 4 and metrics["flags"]["train_size"] == 1000
     assert 0.0 < metrics["final_test_accuracy"] <= 1.0 and wall > 0
     assert os.path.exists(tmp_path / "exports" / "reference" / "1" / "saved_model.pb")
+
+
+def test_run_seed_with_avx2_caps_the_training_process(mnist, tmp_path):
+    metrics, _ = seeds.run_seed(1, ["--epochs=1", "--train_size=256", "--noexport"], str(tmp_path), isa="avx2")
+    assert metrics["instruction_set"] == "avx2"

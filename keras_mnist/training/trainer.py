@@ -15,6 +15,7 @@ from keras_mnist import config as config_lib
 from keras_mnist import contract, data, models
 from keras_mnist.deploy import saved_model
 from keras_mnist.inference import evaluate, load
+from keras_mnist.speed import flops
 from keras_mnist.training import distribute, recipe, report, run_folder
 
 
@@ -73,7 +74,9 @@ def train_and_evaluate(config, mnist=None):
     train_seconds = time.perf_counter() - start
     _check_finite(history, backup, run_dir, first_epoch)
 
-    metrics = {"model": config.model, "trainable_params": models.count_trainable_params(model)}
+    # Results differ between instruction sets (oneDNN's kernels): the record says which one trained.
+    metrics = {"model": config.model, "trainable_params": models.count_trainable_params(model),
+               "instruction_set": flops.cpu_isa()}
     metrics.update(_final_evaluation(model, mnist, config, epochs))
     metrics.update(report.run_record(epochs, train_seconds, config_lib.as_dict(config)))
     saved_model.write_json(os.path.join(run_dir, contract.METRICS_FILENAME), metrics)
