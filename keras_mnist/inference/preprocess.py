@@ -6,7 +6,9 @@ photo, a scan or a drawing:
   1. colour -> one "inkness" channel: the distance from the paper's colour (the
      median) along the direction of the ink's colour; this also settles polarity;
   2. a smooth background (a low percentile per block, interpolated) is subtracted,
-     so uneven light is not ink; the noise level is measured and cut; the ink is
+     so uneven light is not ink; the noise level is measured (the spread of the
+     paper, at most FINE_NOISE_RATIO times the pixel-to-pixel noise, so that a
+     blurred digit filling the frame is not taken for noise) and cut; the ink is
      stretched to 0-255;
   3. the ink's box from its row and column profiles, stopping at wide empty gaps,
      so isolated specks away from the digit are ignored;
@@ -37,6 +39,8 @@ MIN_CONTRAST, MIN_CONTRAST_NOISE = 24.0, 8.0
 # same at thresholds 0-0.25); a run of empty rows this long (relative to the ink's
 # extent) separates a speck from the digit.
 BOX_INK, GAP = 0.25, 0.25
+# The noise is at most this many times the pixel-to-pixel noise (second differences).
+FINE_NOISE_RATIO = 4.0
 # Strokes wider than this (in 28x28 pixels: MNIST's 75th percentile; its median is
 # 2.0) are thinned towards it. Chosen on marker renderings of training digits.
 THIN_ABOVE = 2.3
@@ -121,9 +125,22 @@ def _stretch(ink):
                                weights=1.0 - is_ink)
     paper, noise, level = paper[0], noise[0], level[0]
     contrast = level - paper
+    # Where a blurred digit fills the frame (a low-resolution crop, no paper in sight)
+    # its edges are the "paper" and inflate that spread far beyond the pixel-to-pixel
+    # noise, which smooth edges lack (issue 22); elsewhere the two differ by less.
+    noise = tf.minimum(noise, FINE_NOISE_RATIO * _fine_noise(ink))
     found = (contrast > MIN_CONTRAST) & (contrast > MIN_CONTRAST_NOISE * noise)
     floor = paper + tf.minimum(3.0 * noise, 0.5 * contrast)
     return tf.clip_by_value((ink - floor) / tf.maximum(level - floor, _EPS), 0.0, 1.0), found
+
+
+def _fine_noise(ink):
+    """The noise's standard deviation from second differences, which are 0 on smooth ramps and edges
+    drawn by bilinear enlargement, sqrt(6) sigma for independent pixel noise (a robust median)."""
+    d2 = tf.concat([tf.reshape(ink[2:] - 2.0 * ink[1:-1] + ink[:-2], [-1]),
+                    tf.reshape(ink[:, 2:] - 2.0 * ink[:, 1:-1] + ink[:, :-2], [-1])], 0)
+    d2 = tf.abs(d2)[None, :]
+    return 1.4826 / 6.0 ** 0.5 * quantile(d2, 0.5, tf.zeros([1]), tf.reduce_max(d2, -1) + _EPS)[0]
 
 
 def _span(occupied, mass):
@@ -157,8 +174,19 @@ def mnist_like(image):
     Builtin TFLite ops only; with a fixed h, w it is a phone model's preprocessing.
     Where no ink is found the pixels are all 0.
     """
-    image = tf.cast(image, tf.float32)
-    ink, found = _stretch(_subtract_background(_grey_inkness(image)))
+    return fit(*ink_map(image))
+
+
+def ink_map(image):
+    """A decoded image [h, w, C] (0-255) -> (ink [h, w]: 0 on the paper, 1 on the ink; ink found: bool [])."""
+    return _stretch(_subtract_background(_grey_inkness(tf.cast(image, tf.float32))))
+
+
+def fit(ink, found):
+    """An ink map [h, w] (0-1) -> the digit in it fitted and centred as MNIST: float32 [28, 28, 1].
+
+    Specks away from the digit are left out; where `found` is false the pixels are all 0.
+    """
     h, w = dim(ink, 0), dim(ink, 1)
     box = tf.cast(ink > BOX_INK, tf.float32)
     rows = _span(tf.cast(tf.reduce_max(box, 1) > 0, tf.float32), tf.reduce_sum(ink, 1))
@@ -201,11 +229,11 @@ def _thin(pixels):
     return pixels - amount * (pixels - eroded)
 
 
-def _reduce(image):
-    """Shrinks an image larger than MAX_SIDE on its long side (anti-aliased); TF only."""
+def _reduce(image, max_side=MAX_SIDE):
+    """Shrinks an image larger than max_side on its long side (anti-aliased); TF only."""
     image = tf.cast(image, tf.float32)
     h, w = tf.shape(image)[0], tf.shape(image)[1]
-    factor = tf.minimum(1.0, MAX_SIDE / tf.cast(tf.maximum(h, w), tf.float32))
+    factor = tf.minimum(1.0, max_side / tf.cast(tf.maximum(h, w), tf.float32))
     size = tf.maximum(1, tf.cast(tf.round(factor * tf.cast(tf.stack([h, w]), tf.float32)), tf.int32))
     return tf.image.resize(image, size, method="area", antialias=True)
 
@@ -225,6 +253,24 @@ def preprocess(image):
 
 
 _GRAPHS = {}
+# A number's digits are told apart, and fitted, on an ink map this large: a number
+# is wider than a digit, and each of its digits gets a share of the pixels.
+NUMBER_MAX_SIDE = 256
+
+
+def number_ink_map(image):
+    """Any-size decoded image [H, W, C] -> (ink map [h, w] reduced to NUMBER_MAX_SIDE, ink found)."""
+    image = tf.cast(tf.convert_to_tensor(image), tf.float32)
+    channels = image.shape[-1]
+    if channels not in _INK_GRAPHS:
+        _INK_GRAPHS[channels] = tf.function(lambda x: ink_map(_reduce(x, NUMBER_MAX_SIDE)), input_signature=[
+            tf.TensorSpec([None, None, channels], tf.float32)])
+    return _INK_GRAPHS[channels](image)
+
+
+_INK_GRAPHS = {}
+fit_ink = tf.function(lambda ink: fit(ink, tf.constant(True))[0],
+                      input_signature=[tf.TensorSpec([None, None], tf.float32)])
 
 
 def to_mnist_pixels(image):
