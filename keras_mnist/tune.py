@@ -21,7 +21,7 @@ from absl import app, flags, logging
 from keras_tuner.src import config as kt_config
 from keras_tuner.src.distribute import utils as kt_distribute
 
-from keras_mnist import config, data
+from keras_mnist import config, data, models
 from keras_mnist.tuning import tuner
 
 config.define_flags()
@@ -37,8 +37,16 @@ _MAX_TRIALS = flags.DEFINE_integer("max_trials", 20, "Trials of the Bayesian sea
 _HYPERBAND_FACTOR = flags.DEFINE_integer("hyperband_factor", 3, "Hyperband's reduction factor.",
                                          lower_bound=2)
 _MAX_PARAMS = flags.DEFINE_integer("max_params", 20_000,
-                                   "Trainable-parameter budget: larger candidates are rejected "
-                                   "before they train.", lower_bound=1)
+                                   "Trainable-parameter budget, part of the search space: a sampled "
+                                   "network over it is narrowed (then simplified) until it fits, so "
+                                   "every trial trains.", lower_bound=1)
+_EPOCHS_CHOICES = flags.DEFINE_list("epochs_choices", [],
+                                    "--tuner=bayesian: epochs searched per trial, e.g. 15,25,40 "
+                                    "(default: every trial trains --epochs; Hyperband sets its own).")
+_THREADS = flags.DEFINE_integer("threads", 0,
+                                "TensorFlow threads of this process (intra- and inter-op); 0: "
+                                "TensorFlow's default, every core. N search workers on one machine: "
+                                "--threads=cores/N each.", lower_bound=0)
 _TUNE_DIR = flags.DEFINE_string("tune_dir", "runs/tune",
                                 "Folder of the search: trials, the oracle's state, best.flags.")
 _BEST_FLAGFILE = flags.DEFINE_string("best_flagfile", None,
@@ -63,6 +71,22 @@ def use_search_defaults(flag_values=flags.FLAGS):
         flag_values.set_default(name, value)
 
 
+def _epochs_choices(values, tuner_kind):
+    """--epochs_choices as sorted integers; a one-line error for bad ones."""
+    if not values:
+        return ()
+    if tuner_kind == "hyperband":
+        sys.exit("error: --epochs_choices is for --tuner=bayesian; Hyperband sets each trial's epochs "
+                 "(up to --epochs)")
+    try:
+        choices = sorted({int(v) for v in values})
+    except ValueError:
+        sys.exit(f"error: --epochs_choices must be whole numbers of epochs, got {','.join(values)}")
+    if choices[0] < 1:
+        sys.exit(f"error: --epochs_choices must be at least 1, got {','.join(values)}")
+    return tuple(choices)
+
+
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
@@ -70,20 +94,27 @@ def main(argv):
     use_search_defaults(FLAGS)
     if FLAGS.validation_size <= 0:
         sys.exit("error: the search scores trials on a validation split: --validation_size must be > 0")
+    epochs_choices = _epochs_choices(_EPOCHS_CHOICES.value, _TUNER.value)
     logging.set_verbosity(logging.WARNING)
     # keras-tuner prints every failed trial's traceback; the tuner prints one line instead.
     kt_config.DEBUG = False
+    if _THREADS.value:
+        import tensorflow as tf  # Before TensorFlow runs anything: the thread pools are made once.
+
+        tf.config.threading.set_intra_op_parallelism_threads(_THREADS.value)
+        tf.config.threading.set_inter_op_parallelism_threads(_THREADS.value)
     base_flags = {k: v for k, v in config.as_dict(config.from_flags(FLAGS)).items() if v is not None}
     try:
+        tuner.check_budget(base_flags, _MAX_PARAMS.value, _SEARCH_ARCHITECTURE.value)
         mnist = data.load(FLAGS.data_dir)
         search = tuner.TrainingTuner(
             tuner.make_oracle(_TUNER.value, _MAX_TRIALS.value, FLAGS.epochs, FLAGS.seed,
                               _HYPERBAND_FACTOR.value),
             base_flags, _MAX_PARAMS.value, mnist, search_architecture=_SEARCH_ARCHITECTURE.value,
-            search_recipe=_SEARCH_RECIPE.value,
+            search_recipe=_SEARCH_RECIPE.value, epochs_choices=epochs_choices,
             directory=_TUNE_DIR.value, project_name="search", overwrite=_OVERWRITE.value)
         search.search()
-    except data.DataError as e:
+    except (data.DataError, models.ArchitectureError, tuner.BudgetError) as e:
         sys.exit(f"error: {e}")
     except RuntimeError as e:  # keras-tuner gives up after too many failed trials in a row.
         sys.exit(f"error: {str(e).splitlines()[0]} (see the trials in {_TUNE_DIR.value})")
@@ -93,14 +124,13 @@ def main(argv):
     counts = tuner.summarize(search)
     best = tuner.best_trial(search)
     if best is None:
-        sys.exit(f"error: no trial finished ({counts['failed']} rejected or failed); "
-                 f"raise --max_params or see the trials in {_TUNE_DIR.value}")
+        sys.exit(f"error: no trial finished ({counts['failed']} failed); see the trials in {_TUNE_DIR.value}")
     best_config = search.trial_config(best)
     accuracy = best.score
     path = _BEST_FLAGFILE.value or os.path.join(_TUNE_DIR.value, "best.flags")
     params = tuner.count_params(best_config)
     tuner.write_flagfile(path, best_config, [
-        f"Best of {counts['completed']} trials ({counts['failed']} rejected or failed) of:",
+        f"Best of {counts['completed']} trials ({counts['failed']} failed) of:",
         "  python -m keras_mnist.tune " + " ".join(FLAGS[name].serialize() for name in FLAGS if FLAGS[name].present),
         f"trial {best.trial_id}: {params:,} trainable parameters, final validation accuracy "
         f"{100 * accuracy:.2f} % ({FLAGS.validation_size:,} held-out training images).",
@@ -108,7 +138,7 @@ def main(argv):
     ])
     print(f"Best trial {best.trial_id}: {params:,} parameters, validation accuracy "
           f"{100 * accuracy:.2f} %; {counts['completed']} trials completed, {counts['failed']} "
-          f"rejected or failed. Recipe: {path}")
+          f"failed. Recipe: {path}")
 
 
 def run():

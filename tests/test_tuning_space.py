@@ -1,28 +1,109 @@
-
 import keras_tuner
+import pytest
 
 from keras_mnist import config, models
+from keras_mnist.models import cnn
 from keras_mnist.tuning import space
 
 
+def random_point(seed, **kwargs):
+    """(hyperparameters, training flags) of a random point of the space, as an oracle would pick it."""
+    hp = keras_tuner.HyperParameters()
+    space.declare_search_space(hp, **kwargs)  # Registers every hyperparameter, conditional ones too.
+    hp = hp.copy()
+    for i, p in enumerate(hp.space):
+        hp.values[p.name] = p.random_sample(1000 * seed + i)
+    return hp, space.declare_search_space(hp, **kwargs)
+
+
 def test_search_space_gives_valid_training_flags():
-    separable = set()
-    for seed in range(20):
-        hp = keras_tuner.HyperParameters()
-        flags = space.declare_search_space(hp)
-        hp = hp.copy()
-        # A random point of the space, as an oracle would pick it.
-        for p in hp.space:
-            hp.values[p.name] = p.random_sample(seed)
-        flags = space.declare_search_space(hp)
+    seen = {name: set() for name in ("separable", "conv_groups", "first_stride", "shared_repeats", "head",
+                                     "transition_before_pool", "augmentation")}
+    for seed in range(40):
+        _, flags = random_point(seed)
         cfg = config.parse(config.as_argv(flags))  # Every value passes the flags' validators.
         assert cfg.model == "cnn"
-        assert 2 <= len(cfg.widths_before_pool) <= space.MAX_CONVS_BEFORE_POOL
-        assert 3 <= len(cfg.widths_after_pool) <= space.MAX_CONVS_AFTER_POOL
-        assert config.build_model(cfg).output_shape == (None, 10)
-        assert all(w % 4 == 0 for w in cfg.widths_before_pool + cfg.widths_after_pool)
-        separable.add(cfg.separable)
-    assert separable == {True, False}  # both kinds of convolution are searched
+        assert 1 <= len(cfg.widths_before_pool) <= space.MAX_CONVS_BEFORE_POOL
+        assert space.MIN_CONVS_AFTER_POOL <= len(cfg.widths_after_pool) <= space.MAX_CONVS_AFTER_POOL
+        space.count_params(flags)  # Every network can be built: no ArchitectureError.
+        if seed < 10:
+            assert config.build_model(cfg).output_shape == (None, 10)
+        assert all(w % space.WIDTH_STEP == 0 for w in cfg.widths_before_pool + cfg.widths_after_pool)
+        if cfg.augmentation == "layers":  # Keras's layers take no scale and no clean epochs.
+            assert cfg.augment_scale == 0 and cfg.clean_epochs == 0
+        for name in seen:
+            seen[name].add(getattr(cfg, name))
+    # Every new option of the family is searched, each value reached.
+    assert seen == {"separable": {True, False}, "conv_groups": {1, 2, 4}, "first_stride": {1, 2},
+                    "shared_repeats": {0, 1, 2, 3}, "head": {"gap", "depthwise"},
+                    "transition_before_pool": {True, False}, "augmentation": {"layers", "affine"}}
+
+
+def test_valid_convs_that_would_shrink_the_map_to_nothing_get_same_padding():
+    hp, _ = random_point(0)
+    hp.values.update({"first_stride": 2, "convs_before_pool": 3, "convs_after_pool": 4, "pad_after_pool": False,
+                      "width_after_pool_2": 8, "width_after_pool_3": 8})
+    flags = space.declare_search_space(hp)
+    assert flags["pad_after_pool"] is True  # 13 -> 11 -> 9, pool 4: four valid convs do not fit.
+    assert cnn.final_map_size(3, 4, 2, True) == 4
+    config.build_model(config.parse(config.as_argv(flags)))
+
+
+@pytest.mark.parametrize("max_params", [300, 2_000, 5_000])
+def test_with_a_budget_every_sampled_network_fits_it(max_params):
+    narrowed = 0
+    for seed in range(40):
+        hp, unbudgeted = random_point(seed)
+        flags = space.declare_search_space(hp, max_params=max_params)
+        params = space.count_params(flags)
+        assert params <= max_params
+        if seed < 5:  # The network as built (count_params equals it: tests/test_models_cnn.py).
+            assert models.count_trainable_params(config.build_model(config.parse(config.as_argv(flags)))) == params
+        if space.count_params(unbudgeted) <= max_params:
+            assert flags == unbudgeted  # What fits is left alone.
+        else:
+            narrowed += 1
+    assert narrowed > 0
+
+
+def test_fit_to_budget_narrows_all_widths_by_one_factor_as_little_as_it_can():
+    architecture = dict(widths_before_pool=[16, 32], transition_width=16, transition_before_pool=False,
+                        widths_after_pool=[32, 32, 48], bn_before_relu=False, pad_after_pool=False,
+                        separable=False, first_stride=1, conv_groups=1, shared_repeats=1, head="gap")
+    assert space.count_params(architecture) > 10_000
+    fitted = space.fit_to_budget(architecture, 5_000)
+    assert space.count_params(fitted) <= 5_000
+    # Same shape, every width narrowed by the largest factor 1, 0.98, 0.96 ... that fits.
+    assert {k: v for k, v in fitted.items() if "width" not in k} == \
+        {k: v for k, v in architecture.items() if "width" not in k}
+    factors = [1.0 - 0.02 * step for step in range(50)]
+    first = next(f for f in factors if space.count_params(space.narrowed(architecture, f)) <= 5_000)
+    assert fitted == space.narrowed(architecture, first)
+    assert space.count_params(space.narrowed(architecture, first + 0.02)) > 5_000
+    assert fitted["widths_after_pool"][-1] < 48 and all(w % 4 == 0 for w in fitted["widths_after_pool"])
+    assert space.fit_to_budget(architecture, 5_000) == fitted  # deterministic
+
+
+def test_fit_to_budget_simplifies_the_shape_when_the_narrowest_is_too_big():
+    architecture = dict(widths_before_pool=[16, 32, 32], transition_width=16, transition_before_pool=False,
+                        widths_after_pool=[32] * 5, bn_before_relu=False, pad_after_pool=True,
+                        separable=False, first_stride=1, conv_groups=1, shared_repeats=3, head="depthwise")
+    at_narrowest = space.narrowed(architecture, 0.02)
+    assert space.count_params(at_narrowest) > 1_000
+    fitted = space.fit_to_budget(architecture, 1_000)
+    assert space.count_params(fitted) <= 1_000
+    assert fitted["shared_repeats"] == 0 and fitted["head"] == "gap"  # dropped first
+    # At the space's floor everything fits; below it, one line says so.
+    assert space.count_params(space.fit_to_budget(architecture, space.min_budget())) <= space.min_budget()
+    with pytest.raises(space.BudgetError, match=r"--max_params=100 is below the search space's smallest "
+                                                r"networks \(\d+ parameters\); raise it"):
+        space.fit_to_budget(architecture, 100)
+
+
+def test_epochs_are_searched_only_when_given():
+    assert "epochs" not in random_point(1)[1]
+    epochs = {random_point(seed, epochs_choices=(10, 20, 40))[1]["epochs"] for seed in range(20)}
+    assert epochs == {10, 20, 40}
 
 
 def test_search_can_keep_the_architecture_or_the_recipe():
@@ -30,7 +111,7 @@ def test_search_can_keep_the_architecture_or_the_recipe():
     assert "widths_after_pool" in architecture_only and "learning_rate" not in architecture_only
     recipe_only = space.declare_search_space(keras_tuner.HyperParameters(), search_architecture=False)
     assert "model" not in recipe_only and "widths_after_pool" not in recipe_only
-    assert {"learning_rate", "batch_size", "augment_rotation", "dropout_scale"} <= set(recipe_only)
+    assert {"learning_rate", "batch_size", "augment_rotation", "augmentation", "dropout_scale"} <= set(recipe_only)
     # Unsearched flags are the command line's: here the reference network.
     search_space = space.SearchSpace({"model": "reference"}, search_architecture=False)
     assert models.count_trainable_params(search_space.build(keras_tuner.HyperParameters())) == 16_848

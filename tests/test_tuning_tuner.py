@@ -3,17 +3,45 @@ import os
 import keras_tuner
 import pytest
 
-from keras_mnist.tuning import tuner
+from keras_mnist.tuning import space, tuner
 
 
-def test_over_budget_candidate_is_rejected_before_it_trains(small_mnist, tmp_path):
-    oracle = tuner.make_oracle("bayesian", max_trials=2, max_epochs=1, seed=1)
-    search = tuner.TrainingTuner(oracle, {"validation_size": 200, "epochs": 1, "verbose": 0},
-                                 max_params=500, mnist=small_mnist, directory=str(tmp_path),
-                                 project_name="search")
+def make_tuner(tmp_path, mnist, max_params, **kwargs):
+    oracle = tuner.make_oracle("bayesian", max_trials=20, max_epochs=1, seed=1)
+    return tuner.TrainingTuner(oracle, {"validation_size": 200, "epochs": 1, "verbose": 0},
+                               max_params=max_params, mnist=mnist, directory=str(tmp_path),
+                               project_name="search", **kwargs)
+
+
+def test_every_trial_the_oracle_samples_fits_a_small_budget(small_mnist, tmp_path):
+    search = make_tuner(tmp_path, small_mnist, max_params=1_500)
+    narrowed = 0
+    for _ in range(12):
+        trial = search.oracle.create_trial("tuner0")
+        assert trial.status == "RUNNING"
+        config = search.trial_config(trial)
+        assert tuner.count_params(config) <= 1_500  # The network as built, no trial refused.
+        hp = trial.hyperparameters
+        sampled = space.declare_search_space(hp)  # The same point without the budget.
+        narrowed += space.count_params(sampled) > 1_500
+        trial.status = "COMPLETED"
+        search.oracle.update_trial(trial.trial_id, {tuner.OBJECTIVE.name: 0.9 + 0.001 * len(config.widths_after_pool)})
+        search.oracle.end_trial(trial)
+    assert narrowed > 0  # The budget was binding: sampled networks were narrowed to fit.
+
+
+def test_a_network_over_the_budget_is_refused_before_it_trains(small_mnist, tmp_path):
+    # Not searched, the command line's network must fit: one line before anything runs ...
+    with pytest.raises(space.BudgetError, match="keeps the command line's network, 16,848 trainable parameters "
+                                                "> --max_params=8,000"):
+        tuner.check_budget({"model": "reference"}, 8_000, search_architecture=False)
+    with pytest.raises(space.BudgetError, match="--max_params=100 is below the search space's smallest"):
+        tuner.check_budget({}, 100, search_architecture=True)
+    tuner.check_budget({}, space.min_budget(), search_architecture=True)
+    # ... and a trial over it (a bug of the space) stops the search untrained, not silently skipped.
+    search = make_tuner(tmp_path, small_mnist, max_params=8_000, search_architecture=False)
+    search.hypermodel.base_flags["model"] = "reference"
     trial = search.oracle.create_trial("tuner0")
-    params = tuner.count_params(search.trial_config(trial))
-    assert params > 500  # The family's smallest network is larger than this budget.
-    with pytest.raises(keras_tuner.errors.FailedTrialError, match=f"{params:,} trainable parameters > --max_params=500"):
+    with pytest.raises(keras_tuner.errors.FatalError, match="16,848 trainable parameters > --max_params=8,000"):
         search.run_trial(trial)
     assert not os.path.exists(os.path.join(search.get_trial_dir(trial.trial_id), "run"))

@@ -1,44 +1,93 @@
-"""The search space: a trial's hyperparameters -> training flags (`declare_search_space`)."""
+"""The search space: a trial's hyperparameters -> training flags (`declare_search_space`).
+
+The parameter budget is part of the space: a sampled network larger than
+`max_params` is narrowed (`fit_to_budget`) before it is a trial, so no trial is
+spent on a network that is then refused.
+"""
 
 import keras_tuner
 
 from keras_mnist import config as config_lib
+from keras_mnist.models import cnn
 
 MAX_CONVS_BEFORE_POOL = 3
+MIN_CONVS_AFTER_POOL = 2
 MAX_CONVS_AFTER_POOL = 5
+MAX_SHARED_REPEATS = 3
+# Widths step by 4: oneDNN's CPU convolutions run other widths (6, 10, 14 ...) at half speed or worse.
+WIDTH_STEP = 4
+# A separable 3x3 conv has ~1/8 of a full one's weights, a grouped one 1/groups: the same
+# budget buys wider blocks, so their sampled widths are multiplied by these.
+SEPARABLE_WIDTH_SCALE = 2
+GROUPS_WIDTH_SCALE = {1: 1.0, 2: 1.5, 4: 2.0}
+# The cnn family's options the space sets (`cnn.count_params`'s arguments).
+ARCHITECTURE_OPTIONS = ("widths_before_pool", "transition_width", "widths_after_pool", "bn_before_relu",
+                        "pad_after_pool", "separable", "first_stride", "transition_before_pool",
+                        "conv_groups", "shared_repeats", "head")
 
 
-def declare_search_space(hp, search_architecture=True, search_recipe=True):
+class BudgetError(ValueError):
+    """No network of the space fits the parameter budget."""
+
+
+def declare_search_space(hp, search_architecture=True, search_recipe=True, max_params=None,
+                         epochs_choices=()):
     """Declares the search space on `hp` and returns the trial's training flags.
 
     Every searched flag is of the architecture or recipe kind (`config.recipe_flags`).
 
-    The architecture: the `cnn` family with 2-3 convs before the pool, an
-    optional 1x1 transition, 3-5 convs after it (so the global average pool
-    sees a map of 6x6 or less and the receptive field covers most of the
-    digit), full or depthwise-separable convs (twice as wide), batch norm
-    before or after the ReLU, and the dropout. Widths step
-    by 4: oneDNN's CPU convolutions run other widths (6, 10, 14 ...) at half
-    speed or worse. The recipe: optimizer and learning rate, schedule, batch
-    size, weight decay, label smoothing, augmentation. What is not searched is
-    the command line's.
+    The architecture: the `cnn` family with 1-3 convs before the pool (the first
+    one strided or not: early downsampling), an optional 1x1 transition before
+    or after the pool, 2-5 convs after it (valid, or "same" padding; "same" is
+    forced when valid convs would shrink the map to nothing), full, grouped (2
+    or 4 groups) or depthwise-separable convs (the latter two at wider widths),
+    a shared conv applied 0-3 more times (weight sharing), batch norm before or
+    after the ReLU, a global-average or depthwise classifier head, and the
+    dropout. With `max_params`, a network over the budget is narrowed until it
+    fits (`fit_to_budget`). The recipe: optimizer and learning rate, schedule
+    and warm-up, batch size, weight decay, label smoothing, the augmentation
+    (Keras's layers or one affine warp with scale and clean last epochs) and
+    its strength, and the epochs when `epochs_choices` are given (Hyperband
+    sets each trial's epochs itself). What is not searched is the command line's.
     """
     flags = {}
     if search_architecture:
         flags["model"] = "cnn"
-        flags["separable"] = hp.Boolean("separable")
-        # A separable 3x3 conv has ~1/8 of a full one's weights: the same budget buys twice the widths.
-        scale = 2 if flags["separable"] else 1
-        flags["widths_before_pool"] = [scale * w for w in _widths(hp, "before_pool", 2, MAX_CONVS_BEFORE_POOL, 4, 16)]
-        flags["transition_width"] = hp.Choice("transition_width", [0, 8, 12, 16])
-        flags["widths_after_pool"] = [scale * w for w in _widths(hp, "after_pool", 3, MAX_CONVS_AFTER_POOL, 8, 24)]
-        flags["bn_before_relu"] = hp.Boolean("bn_before_relu")
+        architecture = _declare_architecture(hp)
+        flags.update(fit_to_budget(architecture, max_params) if max_params else architecture)
     flags["dropout_scale"] = hp.Float("dropout_scale", 0.0, 0.5, step=0.1)
     if search_recipe:
         flags.update(_declare_recipe(hp))
+    if epochs_choices:
+        flags["epochs"] = hp.Choice("epochs", sorted(epochs_choices))
     # Hyperband sets each trial's epochs; other oracles train every trial for --epochs.
     if "tuner/epochs" in hp.values:
         flags["epochs"] = hp.values["tuner/epochs"]
+    return flags
+
+
+def _declare_architecture(hp):
+    flags = {}
+    flags["separable"] = hp.Boolean("separable")
+    with hp.conditional_scope("separable", [False]):
+        groups = hp.Choice("conv_groups", [1, 2, 4])
+    flags["conv_groups"] = 1 if flags["separable"] else groups
+    scale = SEPARABLE_WIDTH_SCALE if flags["separable"] else GROUPS_WIDTH_SCALE[flags["conv_groups"]]
+    flags["first_stride"] = hp.Choice("first_stride", [1, 2])
+    flags["widths_before_pool"] = _scaled(_widths(hp, "before_pool", 1, MAX_CONVS_BEFORE_POOL, 4, 16), scale)
+    flags["transition_width"] = hp.Choice("transition_width", [0, 8, 12, 16])
+    with hp.conditional_scope("transition_width", [8, 12, 16]):
+        before = hp.Boolean("transition_before_pool")
+    flags["transition_before_pool"] = bool(flags["transition_width"]) and bool(before)
+    flags["widths_after_pool"] = _scaled(
+        _widths(hp, "after_pool", MIN_CONVS_AFTER_POOL, MAX_CONVS_AFTER_POOL, 8, 24), scale)
+    flags["pad_after_pool"] = hp.Boolean("pad_after_pool")
+    if cnn.final_map_size(len(flags["widths_before_pool"]), len(flags["widths_after_pool"]),
+                          flags["first_stride"], False) < 1:
+        flags["pad_after_pool"] = True  # Valid convs would shrink the map to nothing.
+    flags["shared_repeats"] = hp.Int("shared_repeats", 0, MAX_SHARED_REPEATS)
+    flags["bn_before_relu"] = hp.Boolean("bn_before_relu")
+    flags["head"] = hp.Choice("head", list(cnn.HEADS))
     return flags
 
 
@@ -47,16 +96,28 @@ def _declare_recipe(hp):
     flags["optimizer"] = hp.Choice("optimizer", ["sgd", "adamw"])
     # Each optimizer has its own range of good learning rates.
     with hp.conditional_scope("optimizer", ["sgd"]):
-        sgd_rate = hp.Float("sgd_learning_rate", 0.02, 0.2, sampling="log")
+        sgd_rate = hp.Float("sgd_learning_rate", 0.02, 0.3, sampling="log")
     with hp.conditional_scope("optimizer", ["adamw"]):
         adamw_rate = hp.Float("adamw_learning_rate", 0.002, 0.02, sampling="log")
     flags["learning_rate"] = sgd_rate if flags["optimizer"] == "sgd" else adamw_rate
     flags["schedule"] = hp.Choice("schedule", ["onecycle", "cosine"])
-    flags["batch_size"] = hp.Choice("batch_size", [64, 128, 256])
+    with hp.conditional_scope("schedule", ["onecycle"]):
+        warmup = hp.Choice("warmup_fraction", [0.1, 0.2, 0.3])
+    if flags["schedule"] == "onecycle":
+        flags["warmup_fraction"] = warmup
+    flags["batch_size"] = hp.Choice("batch_size", [32, 64, 128, 256])
     flags["weight_decay"] = hp.Choice("weight_decay", [0.0, 1e-4, 5e-4, 1e-3])
     flags["label_smoothing"] = hp.Float("label_smoothing", 0.0, 0.15, step=0.05)
+    flags["augmentation"] = hp.Choice("augmentation", ["layers", "affine"])
     flags["augment_rotation"] = hp.Float("augment_rotation", 0.0, 15.0, step=2.5)
     flags["augment_shift"] = hp.Float("augment_shift", 0.0, 3.0, step=1.0)
+    with hp.conditional_scope("augmentation", ["affine"]):
+        augment_scale = hp.Float("augment_scale", 0.0, 0.15, step=0.05)
+        clean_epochs = hp.Int("clean_epochs", 0, 3)
+    if flags["augmentation"] == "affine":
+        flags["augment_scale"], flags["clean_epochs"] = augment_scale, clean_epochs
+    else:  # Keras's layers take neither.
+        flags["augment_scale"], flags["clean_epochs"] = 0.0, 0
     return flags
 
 
@@ -66,19 +127,108 @@ def _widths(hp, where, least, most, narrowest, widest):
     widths = []
     for i in range(most):
         with hp.conditional_scope(f"convs_{where}", list(range(i + 1, most + 1))):
-            width = hp.Int(f"width_{where}_{i}", narrowest, widest, step=4)
+            width = hp.Int(f"width_{where}_{i}", narrowest, widest, step=WIDTH_STEP)
         if i < count:
             widths.append(width)
     return widths
 
 
-class SearchSpace(keras_tuner.HyperModel):
-    """The hypermodel: builds the network of a trial's hyperparameters."""
+def _round_width(width):
+    """The multiple of WIDTH_STEP nearest to `width`, at least WIDTH_STEP."""
+    return max(WIDTH_STEP, WIDTH_STEP * round(width / WIDTH_STEP))
 
-    def __init__(self, base_flags=None, search_architecture=True, search_recipe=True):
+
+def _scaled(widths, factor):
+    return [_round_width(w * factor) for w in widths]
+
+
+def count_params(architecture):
+    """Trainable parameters of the `cnn` network of `architecture` (the space's flags)."""
+    return cnn.count_params(**{k: architecture[k] for k in ARCHITECTURE_OPTIONS if k in architecture})
+
+
+def narrowed(architecture, factor):
+    """`architecture` with every width (and the transition's) multiplied by `factor`, on the width grid."""
+    return {**architecture,
+            "widths_before_pool": _scaled(architecture["widths_before_pool"], factor),
+            "widths_after_pool": _scaled(architecture["widths_after_pool"], factor),
+            "transition_width": _round_width(architecture["transition_width"] * factor)
+            if architecture["transition_width"] else 0}
+
+
+def simpler_shapes(architecture):
+    """`architecture`, then ever simpler versions of it, one change at a time, down to the simplest.
+
+    The order: fewer shared-conv repeats, the plain head, fewer convs after
+    the pool (down to one), fewer before it (down to one), no transition.
+    """
+    shape = dict(architecture)
+    yield shape
+    while shape["shared_repeats"] > 0:
+        shape = {**shape, "shared_repeats": shape["shared_repeats"] - 1}
+        yield shape
+    if shape["head"] != "gap":
+        shape = {**shape, "head": "gap"}
+        yield shape
+    while len(shape["widths_after_pool"]) > 1:
+        shape = {**shape, "widths_after_pool": shape["widths_after_pool"][:-1]}
+        yield shape
+    while len(shape["widths_before_pool"]) > 1:
+        shape = {**shape, "widths_before_pool": shape["widths_before_pool"][:-1]}
+        yield shape
+    if shape["transition_width"]:
+        shape = {**shape, "transition_width": 0, "transition_before_pool": False}
+        yield shape
+
+
+def fit_to_budget(architecture, max_params):
+    """`architecture` if it has at most `max_params` parameters, else the widest narrower one that fits.
+
+    Every width is scaled by one factor (1, 0.98, 0.96, ...; rounded to the
+    width grid, never below WIDTH_STEP) until the network fits; when even its
+    narrowest version does not, the shape is simplified one step at a time
+    (`simpler_shapes`) and narrowed again. Deterministic: the same sampled
+    hyperparameters give the same network. Raises BudgetError when even the
+    simplest, narrowest version is over the budget (see `min_budget`).
+    """
+    for shape in simpler_shapes(architecture):
+        for step in range(50):
+            candidate = narrowed(shape, 1.0 - 0.02 * step) if step else shape
+            if count_params(candidate) <= max_params:
+                return candidate
+    raise BudgetError(f"--max_params={max_params:,} is below the search space's smallest networks "
+                      f"({min_budget():,} parameters); raise it")
+
+
+def min_budget():
+    """The least --max_params at which every candidate of the space fits once narrowed and simplified.
+
+    The simplest shape (one conv before the pool, one after, no transition,
+    no shared conv, plain head) at the narrowest width, for the costliest of
+    the choices the simplification keeps (full, grouped or separable convs,
+    stride, padding).
+    """
+    simplest = dict(widths_before_pool=[WIDTH_STEP], transition_width=0, widths_after_pool=[WIDTH_STEP],
+                    shared_repeats=0, head="gap", transition_before_pool=False, bn_before_relu=False)
+    return max(count_params({**simplest, "separable": separable, "conv_groups": groups, "first_stride": stride,
+                             "pad_after_pool": pad})
+               for separable, groups in ((True, 1), (False, 1), (False, 2), (False, 4))
+               for stride in (1, 2) for pad in (False, True))
+
+
+class SearchSpace(keras_tuner.HyperModel):
+    """The hypermodel: builds the network of a trial's hyperparameters.
+
+    `max_params`: the parameter budget (None: none), applied in the space
+    (`fit_to_budget`). `epochs_choices`: epochs to search (empty: --epochs).
+    """
+
+    def __init__(self, base_flags=None, search_architecture=True, search_recipe=True, max_params=None,
+                 epochs_choices=()):
         super().__init__()
         self.base_flags = dict(base_flags or {})
-        self.searched = dict(search_architecture=search_architecture, search_recipe=search_recipe)
+        self.searched = dict(search_architecture=search_architecture, search_recipe=search_recipe,
+                             max_params=max_params, epochs_choices=tuple(epochs_choices))
 
     def trial_flags(self, hp):
         """The training flags of a trial: the base flags, with the searched ones replaced."""

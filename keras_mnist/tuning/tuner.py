@@ -16,17 +16,25 @@ from keras_tuner.engine import base_tuner
 from keras_mnist import config as config_lib
 from keras_mnist import models
 from keras_mnist.training import trainer
-from keras_mnist.tuning.space import SearchSpace
+from keras_mnist.tuning.frontier import PARAMS_METRIC, TRIAL_FLAGFILE
+from keras_mnist.tuning.space import BudgetError, SearchSpace, min_budget
 
 OBJECTIVE = keras_tuner.Objective("val_accuracy", direction="max")
 
 
-class OverBudget(keras_tuner.errors.FailedTrialError):
-    """A candidate has more trainable parameters than --max_params."""
+class OverBudget(keras_tuner.errors.FatalError):
+    """A trial has more trainable parameters than --max_params: the space failed to fit it (a bug)."""
+
+
 
 
 class TrainingTuner(base_tuner.BaseTuner):
-    """Runs each trial as a `train_and_evaluate` run; rejects over-budget networks untrained.
+    """Runs each trial as a `train_and_evaluate` run, within the parameter budget.
+
+    The budget belongs to the search space: a searched architecture is
+    narrowed to fit `max_params` before it is a trial (`space.fit_to_budget`),
+    so no trial is refused. With the architecture not searched, the command
+    line's network must fit (`check_budget`).
 
     Args:
       oracle: a keras_tuner oracle with objective `OBJECTIVE`.
@@ -35,11 +43,13 @@ class TrainingTuner(base_tuner.BaseTuner):
       max_params: trainable-parameter budget.
       mnist: the `data.Mnist` to train on (loaded once, shared by the trials).
       search_architecture, search_recipe: what to search (see `declare_search_space`).
+      epochs_choices: epochs to search per trial (empty: every trial trains --epochs).
     """
 
     def __init__(self, oracle, base_flags, max_params, mnist, search_architecture=True,
-                 search_recipe=True, **kwargs):
-        super().__init__(oracle, hypermodel=SearchSpace(base_flags, search_architecture, search_recipe),
+                 search_recipe=True, epochs_choices=(), **kwargs):
+        super().__init__(oracle, hypermodel=SearchSpace(base_flags, search_architecture, search_recipe,
+                                                        max_params=max_params, epochs_choices=epochs_choices),
                          **kwargs)
         self.max_params, self.mnist = max_params, mnist
 
@@ -54,37 +64,54 @@ class TrainingTuner(base_tuner.BaseTuner):
         config = self.trial_config(trial)
         params = count_params(config)
         if params > self.max_params:
-            # Raised before training: the trial is marked failed and the search goes on.
+            # The space fits every network it gives to the budget: this is a bug, not a candidate.
             raise OverBudget(f"{params:,} trainable parameters > --max_params={self.max_params:,}")
+        write_flagfile(os.path.join(self.get_trial_dir(trial.trial_id), TRIAL_FLAGFILE), config,
+                       [f"trial {trial.trial_id}: {params:,} trainable parameters"])
         try:
             metrics = trainer.train_and_evaluate(config, self.mnist)
         except trainer.TrainingDiverged as e:
             raise keras_tuner.errors.FailedTrialError(str(e)) from None
-        return {OBJECTIVE.name: metrics["final_validation_accuracy"]}
+        return {OBJECTIVE.name: metrics["final_validation_accuracy"], PARAMS_METRIC: float(params)}
 
     def on_trial_end(self, trial):
         if trial.status in ("FAILED", "INVALID") and trial.message:
-            # One line per rejected or failed trial; the traceback stays in its trial.json.
+            # One line per failed trial; the traceback stays in its trial.json.
             reason = trial.message.strip().splitlines()[-1]
-            print(f"trial_{trial.trial_id} {'rejected' if 'OverBudget' in reason else 'failed'}: "
-                  f"{reason.split(': ', 1)[-1]}", flush=True)
+            print(f"trial_{trial.trial_id} failed: {reason.split(': ', 1)[-1]}", flush=True)
         super().on_trial_end(trial)
 
 
 def make_oracle(kind, max_trials, max_epochs, seed, hyperband_factor=3):
     """A Hyperband or Bayesian-optimisation oracle maximising `OBJECTIVE`.
 
-    Over-budget candidates fail at once; up to max(`max_trials`, 10) of them
-    in a row are allowed before the search gives up (the budget is then too
-    tight for the space).
+    Up to 3 failed trials in a row (a diverged training) are allowed before
+    the search gives up.
     """
-    common = dict(objective=OBJECTIVE, seed=seed, max_consecutive_failed_trials=max(max_trials, 10))
+    common = dict(objective=OBJECTIVE, seed=seed, max_consecutive_failed_trials=3)
     if kind == "hyperband":
         return keras_tuner.oracles.HyperbandOracle(max_epochs=max_epochs, factor=hyperband_factor,
                                                    **common)
     if kind == "bayesian":
         return keras_tuner.oracles.BayesianOptimizationOracle(max_trials=max_trials, **common)
     raise ValueError(f"unknown tuner {kind!r}; choose hyperband or bayesian")
+
+
+def check_budget(base_flags, max_params, search_architecture):
+    """Raises space.BudgetError when no trial of the search can fit `max_params`.
+
+    Searched, every network is narrowed to fit, down to `space.min_budget()`;
+    not searched, the command line's network must fit as it is.
+    """
+    if search_architecture:
+        if max_params < min_budget():
+            raise BudgetError(f"--max_params={max_params:,} is below the search space's smallest networks "
+                              f"({min_budget():,} parameters); raise it")
+        return
+    params = count_params(config_lib.parse(config_lib.as_argv(base_flags)))
+    if params > max_params:
+        raise BudgetError(f"--nosearch_architecture keeps the command line's network, {params:,} trainable "
+                          f"parameters > --max_params={max_params:,}")
 
 
 def best_trial(tuner):
@@ -105,7 +132,7 @@ def write_flagfile(path, config, comment_lines):
 
 
 def summarize(tuner):
-    """Counts of completed and rejected (failed) trials."""
+    """Counts of completed and failed trials."""
     trials = tuner.oracle.trials.values()
     count = lambda status: sum(t.status == status for t in trials)  # noqa: E731
     return {"completed": count("COMPLETED"), "failed": count("FAILED"), "total": len(trials)}

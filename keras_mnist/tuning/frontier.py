@@ -1,0 +1,187 @@
+"""The parameter frontier: every trial of one or more searches, parameters against validation accuracy.
+
+    python -m keras_mnist.tuning.frontier runs/tune5k runs/tune2k --out=docs/frontier.png
+
+Reads each search folder's trials (`<tune_dir>/search/trial_*/trial.json`, as
+`python -m keras_mnist.tune` leaves them), draws every finished trial as a
+point, the best accuracy reached at or below each size as a step line, marks
+this project's presets and the public results of issue 24, and prints the
+frontier (the trials no smaller trial beats) as a markdown table.
+"""
+
+import argparse
+import glob
+import json
+import os
+import sys
+
+# What the tuner records for each trial (tuner.py imports these; this module stays light, no TensorFlow):
+# the metric beside its score that holds its trainable parameters, and its recipe as a flagfile.
+PARAMS_METRIC = "trainable_params"
+TRIAL_FLAGFILE = "trial.flags"
+
+# This project's presets: trainable parameters, final validation accuracy on 10,000
+# held-out training images at 15 epochs, seed 1 (docs/experiments.md).
+PRESETS = (("compact.flags", 7_424, 0.9944), ("smallest.flags", 6_720, 0.9944))
+# Public results (issue 24's table): single runs, test accuracy, mostly the best epoch.
+PUBLIC = ((18_990, 0.9956, "≤ 20 k"), (9_900, 0.9960, "≤ 10 k"), (6_136, 0.9940, "≤ 8 k"),
+          (4_862, 0.9907, "≤ 5 k"), (1_936, 0.9910, "≤ 2 k"))
+# Issue 24's goals: (budget, accuracy).
+GOALS = ((5_000, 0.9940), (2_000, 0.9920))
+
+
+class FrontierError(Exception):
+    """A folder that holds no search."""
+
+
+def read_trials(tune_dir):
+    """The finished trials of a search folder: dicts of trial_id, params, accuracy, epochs.
+
+    A trial's parameters come from the metric the tuner records beside its
+    score, else from the count in its `trial.flags`. Trials that did not
+    finish (running, failed) are left out.
+    """
+    folders = sorted(glob.glob(os.path.join(tune_dir, "search", "trial_*")))
+    if not folders:
+        raise FrontierError(f"{tune_dir} holds no search (no {os.path.join(tune_dir, 'search', 'trial_*')})")
+    trials = []
+    for folder in folders:
+        try:
+            with open(os.path.join(folder, "trial.json")) as f:
+                trial = json.load(f)
+        except (OSError, ValueError):
+            continue  # A trial being written, or never started.
+        if trial.get("status") != "COMPLETED" or trial.get("score") is None:
+            continue
+        params = _recorded_params(trial) or _flagfile_params(os.path.join(folder, TRIAL_FLAGFILE))
+        if params is None:
+            continue
+        values = trial.get("hyperparameters", {}).get("values", {})
+        trials.append({"trial_id": trial["trial_id"], "params": params, "accuracy": float(trial["score"]),
+                       "epochs": values.get("tuner/epochs", values.get("epochs"))})
+    return trials
+
+
+def _recorded_params(trial):
+    metric = trial.get("metrics", {}).get("metrics", {}).get(PARAMS_METRIC)
+    if not metric or not metric.get("observations"):
+        return None
+    return int(metric["observations"][-1]["value"][0])
+
+
+def _flagfile_params(path):
+    try:
+        with open(path) as f:
+            for line in f:
+                if "trainable parameters" in line:
+                    return int(line.split(": ", 1)[1].split(" trainable")[0].replace(",", ""))
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def pareto(trials):
+    """The trials no smaller (or equal-sized) trial matches: the frontier, by size."""
+    front, best = [], -1.0
+    for trial in sorted(trials, key=lambda t: (t["params"], -t["accuracy"])):
+        if trial["accuracy"] > best:
+            front.append(trial)
+            best = trial["accuracy"]
+    return front
+
+
+def plot(searches, path, title="Parameters against validation accuracy"):
+    """Draws `searches` ({label: trials}) with the presets, public results and goals into `path`.
+
+    Returns {label: [(parameters, accuracy %), ...]}, the trial points as drawn (read back from the plot).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 5.5))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    drawn = {}
+    for i, (label, trials) in enumerate(searches.items()):
+        colour = colours[i % len(colours)]
+        before = len(ax.collections)
+        longest = max((t["epochs"] or 0 for t in trials), default=0)
+        full = [t for t in trials if not longest or t["epochs"] == longest]
+        short = [t for t in trials if longest and t["epochs"] != longest]
+        ax.scatter([t["params"] for t in full], [100 * t["accuracy"] for t in full], s=18, color=colour,
+                   label=f"{label}: {len(trials)} trials" + (f" ({len(short)} shorter than {longest} epochs, hollow)"
+                                                           if short else ""))
+        if short:
+            ax.scatter([t["params"] for t in short], [100 * t["accuracy"] for t in short], s=18,
+                       facecolors="none", edgecolors=colour)
+        drawn[label] = [tuple(map(float, xy)) for c in ax.collections[before:] for xy in c.get_offsets()]
+        front = pareto(trials)
+        if front:
+            ax.step([t["params"] for t in front], [100 * t["accuracy"] for t in front], where="post",
+                    color=colour, linewidth=1)
+    ax.scatter([p for _, p, _ in PRESETS], [100 * a for _, _, a in PRESETS], marker="*", s=160, color="black",
+               zorder=3, label="presets (validation, 15 epochs, seed 1)")
+    for name, params, accuracy in PRESETS:
+        ax.annotate(name, (params, 100 * accuracy), textcoords="offset points", xytext=(6, 6), fontsize=8)
+    ax.scatter([p for p, _, _ in PUBLIC], [100 * a for _, a, _ in PUBLIC], marker="D", s=40, color="grey",
+               zorder=3, label="public results (test set, single runs)")
+    for params, accuracy, budget in PUBLIC:
+        ax.annotate(budget, (params, 100 * accuracy), textcoords="offset points", xytext=(6, -10), fontsize=8,
+                    color="grey")
+    for budget, accuracy in GOALS:
+        ax.plot([0, budget], [100 * accuracy] * 2, linestyle=":", color="red", linewidth=1)
+        ax.axvline(budget, linestyle=":", color="red", linewidth=1)
+    ax.plot([], [], linestyle=":", color="red", label="goals: ≥ 99.40 % at ≤ 5,000, ≥ 99.20 % at ≤ 2,000")
+    ax.set_xscale("log")
+    ax.set_xlabel("trainable parameters")
+    ax.set_ylabel("final validation accuracy (%)")
+    accuracies = [100 * t["accuracy"] for trials in searches.values() for t in trials]
+    ax.set_ylim(max(min(accuracies + [98.5]) - 0.1, 90.0), 99.8)
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return drawn
+
+
+def markdown_table(searches):
+    """The frontier of each search as markdown rows."""
+    lines = ["| search | trial | parameters | epochs | validation accuracy |", "|---|---|---:|---:|---:|"]
+    for label, trials in searches.items():
+        for t in pareto(trials):
+            lines.append(f"| {label} | {t['trial_id']} | {t['params']:,} | {t['epochs'] or ''} | "
+                         f"{100 * t['accuracy']:.2f} % |")
+    return "\n".join(lines)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # One line, not argparse's usage block.
+        sys.exit(f"error: {message}")
+
+
+def main(argv=None):
+    parser = _Parser(prog="python -m keras_mnist.tuning.frontier", description=__doc__.splitlines()[0])
+    parser.add_argument("tune_dirs", nargs="+", metavar="TUNE_DIR", help="search folders (tune's --tune_dir)")
+    parser.add_argument("--out", default="docs/frontier.png", help="the plot (PNG)")
+    parser.add_argument("--title", default="Parameters against validation accuracy")
+    args = parser.parse_args(argv)
+    if not args.out.lower().endswith(".png"):
+        sys.exit(f"error: --out must name a .png file, got {args.out}")
+    try:
+        searches = {os.path.basename(os.path.normpath(d)) or d: read_trials(d) for d in args.tune_dirs}
+    except FrontierError as e:
+        sys.exit(f"error: {e}")
+    empty = [label for label, trials in searches.items() if not trials]
+    if len(empty) == len(searches):
+        sys.exit(f"error: no finished trial in {', '.join(args.tune_dirs)}")
+    plot(searches, args.out, args.title)
+    print(markdown_table(searches))
+    print(f"{sum(map(len, searches.values()))} trials drawn: {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+import json
+
+import matplotlib.image
+import pytest
+
+from keras_mnist.tuning import frontier
+
+# A fake search folder: (trial id, status, score, parameters as the metric, epochs).
+TRIALS = [("0000", "COMPLETED", 0.9912, 1_800, 3), ("0001", "COMPLETED", 0.9935, 4_700, 9),
+          ("0002", "COMPLETED", 0.9921, 2_600, 9), ("0003", "FAILED", None, 3_000, 9),
+          ("0004", "COMPLETED", 0.9901, 4_100, 9)]
+
+
+def write_search(folder, trials=TRIALS):
+    for trial_id, status, score, params, epochs in trials:
+        trial_dir = folder / "search" / f"trial_{trial_id}"
+        trial_dir.mkdir(parents=True)
+        metrics = {} if score is None else {"val_accuracy": {"direction": "max", "observations": [
+            {"value": [score], "step": 0}]}, frontier.PARAMS_METRIC: {"direction": "min", "observations": [
+                {"value": [float(params)], "step": 0}]}}
+        (trial_dir / "trial.json").write_text(json.dumps({
+            "trial_id": trial_id, "status": status, "score": score, "metrics": {"metrics": metrics},
+            "hyperparameters": {"values": {"tuner/epochs": epochs}}}))
+    return folder
+
+
+def test_read_trials_keeps_the_finished_ones_with_their_sizes(tmp_path):
+    search = write_search(tmp_path / "tune5k")
+    # A trial recorded before the size metric existed: its size from its flagfile's comment.
+    old = search / "search" / "trial_0005"
+    old.mkdir()
+    (old / "trial.json").write_text(json.dumps({"trial_id": "0005", "status": "COMPLETED", "score": 0.993,
+                                                "metrics": {"metrics": {}}, "hyperparameters": {"values": {}}}))
+    (old / "trial.flags").write_text("# trial 0005: 3,328 trainable parameters\n--model=cnn\n")
+    trials = frontier.read_trials(search)
+    assert sorted((t["trial_id"], t["params"], t["accuracy"]) for t in trials) == [
+        ("0000", 1_800, 0.9912), ("0001", 4_700, 0.9935), ("0002", 2_600, 0.9921), ("0004", 4_100, 0.9901),
+        ("0005", 3_328, 0.993)]
+    # The frontier: each trial that beats every smaller one.
+    assert [t["trial_id"] for t in frontier.pareto(trials)] == ["0000", "0002", "0005", "0001"]
+
+
+def test_frontier_command_draws_every_trial(tmp_path, capsys):
+    first = write_search(tmp_path / "tune5k")
+    second = write_search(tmp_path / "tune2k", [("0000", "COMPLETED", 0.9890, 1_500, 9)])
+    out = tmp_path / "plots" / "frontier.png"
+    frontier.main([str(first), str(second), f"--out={out}"])
+    image = matplotlib.image.imread(out)
+    assert image.shape[0] > 400 and image.shape[1] > 600
+    printed = capsys.readouterr().out
+    assert "| tune5k | 0001 | 4,700 | 9 | 99.35 % |" in printed and "| tune2k | 0000 | 1,500 | 9 | 98.90 % |" in printed
+    assert f"5 trials drawn: {out}" in printed
+
+
+def test_plot_points_are_the_trials(tmp_path):
+    trials = frontier.read_trials(write_search(tmp_path / "tune"))
+    drawn = frontier.plot({"tune": trials}, str(tmp_path / "f.png"))
+    assert sorted(drawn["tune"]) == sorted((float(t["params"]), pytest.approx(100 * t["accuracy"]))
+                                           for t in trials)
+    assert len(drawn["tune"]) == 4  # The failed trial is not a point.
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["{tmp}/nothing"], "holds no search"),
+    (["{tmp}/tune", "--out={tmp}/f.jpg"], "--out must name a .png file"),
+    ([], "the following arguments are required: TUNE_DIR"),
+])
+def test_bad_input_is_one_line(tmp_path, argv, message):
+    write_search(tmp_path / "tune")
+    with pytest.raises(SystemExit) as exit_:
+        frontier.main([a.format(tmp=tmp_path) for a in argv])
+    assert str(exit_.value.code).startswith("error: ") and message in str(exit_.value.code)
+    assert "\n" not in str(exit_.value.code)
