@@ -3,7 +3,9 @@
 Any PNG/JPEG/BMP/GIF, any size, colour or grey, made MNIST-like and classified
 by a `.keras` file, a SavedModel folder or a `.tflite` file (default: the newest
 savedmodels/reference/<version>). An image without ink prints `<file>: no digit
-found`; a file that cannot be read as an image gets one line on stderr; the other
+found`. A number of several digits prints each digit's probability
+(`<file>: 42 (0.9912 0.9731)`); digits that touch print `<file>: digits touch; ...`
+instead of a guess. A file that cannot be read as an image gets one line on stderr; the other
 files are still classified, and the exit status is 1. `--show=FILE.png` writes a
 grid of the 28x28 inputs the model saw, with its answer under each.
 The old spelling `--model=PATH` still works.
@@ -11,6 +13,7 @@ The old spelling `--model=PATH` still works.
 
 import sys
 
+import numpy as np
 from absl import app, flags, logging
 
 from keras_mnist.inference import load, plots, predict
@@ -36,15 +39,17 @@ def main(argv):
     except load.ModelLoadError as e:
         raise SystemExit(f"error: {e}")
     failed, shown, pixels = False, [], {}
-    for path, digit, probability, error in predict.classify(classifier, argv[1:], pixels):
-        if isinstance(error, predict.NoDigitError):
+    for path, number, probabilities, error in predict.classify(classifier, argv[1:], pixels):
+        if isinstance(error, (predict.NoDigitError, predict.TouchingDigitsError)):
             print(error)  # A result, in line with the others: "<file>: no digit found".
-            shown.append((path, None, "no digit"))
+            shown.append((path, None, "no digit" if isinstance(error, predict.NoDigitError) else "touching"))
         elif error:
             print(f"error: {error}", file=sys.stderr)
         else:
-            print(f"{path}: {digit} ({probability:.4f})")
-            shown.append((path, pixels[path], f"{digit} ({probability:.2f})"))
+            # "7 (0.9981)"; a number, each digit's probability: "42 (0.9912 0.9731)".
+            print(f"{path}: {number} ({' '.join(f'{p:.4f}' for p in probabilities)})")
+            seen = np.concatenate(list(pixels[path]), axis=1)  # The digits side by side.
+            shown.append((path, seen, f"{number} ({min(probabilities):.2f})"))
         failed = failed or error is not None
     if _SHOW.value:
         try:

@@ -5,6 +5,11 @@ into 20x20, centred by its centre of mass in 28x28, white on black; see
 `inference.preprocess`) and classified by any model form (`inference.load`). A
 file that cannot be read as an image is an `ImageError`, an image without ink a
 `NoDigitError`; `classify` reports it and goes on with the others.
+
+A number of several digits side by side is read digit by digit: the digits are
+told apart in preprocessing's ink map (`inference.segment`), each made MNIST-like
+and classified. Digits that touch are a `TouchingDigitsError`, not a guess. An
+image of one digit gives exactly the single-digit pixels and answer.
 """
 
 import os
@@ -23,14 +28,26 @@ class NoDigitError(ImageError):
     """The image was read, but no ink was found in it (a blank page, a plain colour)."""
 
 
+class TouchingDigitsError(ImageError):
+    """The image holds several digits, and some of them touch: they cannot be read apart."""
+
+
 def load_image(path):
     """File -> float32 [28, 28, 1] MNIST-like pixels, or ImageError (NoDigitError: no ink)."""
+    return image_to_pixels(_read(path), path)
+
+
+def load_digits(path):
+    """File -> float32 [n, 28, 28, 1]: the digits of the number in it, left to right (see image_to_digits)."""
+    return image_to_digits(_read(path), path)
+
+
+def _read(path):
     try:
         with open(path, "rb") as f:
-            raw = f.read()
+            return f.read()
     except OSError as e:
         raise ImageError(f"{path}: cannot be read ({e.strerror})") from None
-    return image_to_pixels(raw, path)
 
 
 def image_to_pixels(raw, name="image"):
@@ -50,6 +67,48 @@ def image_to_pixels(raw, name="image"):
     if not found:
         raise NoDigitError(f"{name}: no digit found")
     return pixels.numpy()
+
+
+def image_to_digits(raw, name="image"):
+    """Encoded image bytes -> float32 [n, 28, 28, 1]: each digit of the number in it, left to right.
+
+    One digit: `image_to_pixels`' pixels, exactly. NoDigitError where there is no ink,
+    TouchingDigitsError where digits touch, ImageError where the bytes are not an image.
+    """
+    import tensorflow as tf
+
+    from keras_mnist.inference import decode, preprocess, segment
+
+    try:
+        image = preprocess.decode(raw)
+        pixels, found = preprocess.preprocess(image)
+        if found:
+            ink = preprocess.number_ink_map(image)[0].numpy()
+    except tf.errors.OpError as e:
+        raise ImageError(f"{name}: {decode.error_text(e).removeprefix('image: ')}") from None
+    if not found:
+        raise NoDigitError(f"{name}: no digit found")
+    try:
+        masks = segment.digit_masks(ink)
+    except segment.TouchingDigits:
+        raise TouchingDigitsError(f"{name}: digits touch; they cannot be read apart (write them apart)") from None
+    if len(masks) <= 1:
+        return pixels.numpy()[None]
+    return np.stack([preprocess.fit_ink(tf.constant(ink * mask)).numpy() for mask in masks])
+
+
+def read_encoded(classifier, encoded):
+    """Encoded images (bytes) -> the numbers read: a string of digits each, None where no
+    digit was found, digits touch or the bytes are not an image."""
+    numbers = []
+    for raw in encoded:
+        try:
+            digits = image_to_digits(raw)
+        except ImageError:
+            numbers.append(None)
+            continue
+        numbers.append("".join(str(d) for d in np.argmax(classifier.predict(digits), axis=-1)))
+    return numbers
 
 
 def classify_encoded(classifier, encoded, batch_size=500):
@@ -74,29 +133,33 @@ def classify_encoded(classifier, encoded, batch_size=500):
 
 
 def classify(classifier, paths, pixels=None):
-    """Yields (path, digit, probability, None) or (path, None, None, error), in the order given.
+    """Yields (path, number, probabilities, None) or (path, None, None, error), in the order given.
 
-    `error` is an ImageError (a NoDigitError where the image has no ink). With a
-    dict `pixels`, the 28x28 input the model saw is stored there for each path.
+    `number` is a string of digits ("7", "42"), `probabilities` each digit's.
+    `error` is an ImageError (a NoDigitError where the image has no ink, a
+    TouchingDigitsError where digits touch). With a dict `pixels`, the 28x28
+    inputs the model saw are stored there for each path ([n, 28, 28, 1]).
     """
     loaded = {}
     for path in paths:
         try:
-            loaded[path] = load_image(path)
+            loaded[path] = load_digits(path)
         except ImageError as e:
             loaded[path] = e
     readable = [path for path in paths if not isinstance(loaded[path], ImageError)]
-    probabilities = dict(zip(readable, classifier.predict(np.stack([loaded[p] for p in readable]))
-                             if readable else []))
+    if readable:  # One batch for every digit of every file.
+        flat = classifier.predict(np.concatenate([loaded[p] for p in readable]))
+        split = np.split(flat, np.cumsum([len(loaded[p]) for p in readable])[:-1])
+    probabilities = dict(zip(readable, split)) if readable else {}
     for path in paths:
         if path not in probabilities:
             yield path, None, None, loaded[path]
             continue
         if pixels is not None:
             pixels[path] = loaded[path]
-        p = probabilities[path]
-        digit = int(np.argmax(p))
-        yield path, digit, float(p[digit]), None
+        digits = np.argmax(probabilities[path], axis=-1)
+        yield (path, "".join(str(d) for d in digits),
+               [float(p[d]) for p, d in zip(probabilities[path], digits)], None)
 
 
 def default_model():

@@ -1,0 +1,113 @@
+"""An ink map -> the digits of a number, left to right: one mask per digit, or "they touch".
+
+The ink map is preprocessing's (`preprocess.ink_map`: 0 on the paper, 1 on the
+ink). Its connected components (ink above preprocess.BOX_INK, 8-neighbours) are
+grouped into digits:
+  - a component at least PART_HEIGHT as tall as the tallest is a digit, unless
+    it shares most of its columns with another (a digit broken into two strokes
+    one beside the other);
+  - a smaller one (a detached bar, a broken-off stroke) joins the digit whose
+    columns it overlaps most; one overlapping none (a speck) is left out;
+and every ink pixel goes to the digit of the nearest component. Digits that
+touch are one component; they are not cut apart and guessed, the caller says so.
+They are recognised by their width: a "digit" much wider than tall, or than the
+number's tallest digit, is digits that touch. Two touching digits no wider than
+that (a 1 touching a 2) are not recognised: they are read as one digit. (A
+"neck" test, a thin column with tall ink on both sides, took 5 % of single MNIST
+training digits for touching ones, and was left out.) Ink on all four edges (a
+tight crop) and pieces not side by side on one line are one digit, as before.
+numpy and scipy only: this runs beside the model (`predict`, the demo), not
+inside a SavedModel or phone model.
+"""
+
+import numpy as np
+from scipy import ndimage
+
+from keras_mnist.inference import preprocess
+
+# A component this share of the tallest one's height or more can be a digit of its own.
+PART_HEIGHT = 0.5
+# Two tall components sharing this share of the narrower one's columns are one digit.
+SAME_COLUMNS = 0.5
+# The digits of a number share this share of their rows with the tallest one.
+SAME_ROWS = 0.5
+# A digit wider than this times its height (or the number's tallest digit, whichever is
+# taller) is digits that touch. Single MNIST training digits (20x20 box) exceed 1.8 in
+# 0.08 %; two touching digits are typically 1.2-2 times as wide as tall.
+TOUCHING = 1.8
+# Beside other digits, a digit this much wider than the tallest is digits that touch
+# (1.8 % of single MNIST training digits are: that number is refused, not misread).
+TOUCHING_IN_NUMBER = 1.3
+
+
+class TouchingDigits(Exception):
+    """The ink holds digits that touch: they cannot be told apart."""
+
+
+def digit_masks(ink):
+    """Ink map [h, w] (0-1) -> a list of float32 masks [h, w], one per digit, left to right.
+
+    An empty list where there is no ink; TouchingDigits where digits touch.
+    """
+    ink = np.asarray(ink, np.float32)
+    binary = ink > preprocess.BOX_INK
+    labels, count = ndimage.label(binary, structure=np.ones((3, 3)))
+    if count == 0:
+        return []
+    if binary[0].any() and binary[-1].any() and binary[:, 0].any() and binary[:, -1].any():
+        # Ink on all four edges: a tight crop, read as one digit. Where a blurred digit
+        # fills the frame, paper in two corners can pass for ink: two "1"s.
+        return [np.ones_like(ink)]
+    boxes = [(s[0].start, s[0].stop, s[1].start, s[1].stop) for s in ndimage.find_objects(labels)]
+    heights = np.array([bottom - top for top, bottom, _, _ in boxes], np.float32)
+    tall = [i for i in range(count) if heights[i] >= PART_HEIGHT * heights.max()]
+    digit_of = _group_tall(boxes, tall)
+    for i in range(count):
+        if i not in digit_of:
+            overlap, best = max((_column_overlap(boxes[i], boxes[j]), digit_of[j]) for j in tall)
+            if overlap > 0:
+                digit_of[i] = best
+    digits = sorted(set(digit_of.values()))
+    # Each digit's box (top, bottom, left, right) over its components.
+    extent = {d: [min(boxes[i][0] for i in digit_of if digit_of[i] == d),
+                  max(boxes[i][1] for i in digit_of if digit_of[i] == d),
+                  min(boxes[i][2] for i in digit_of if digit_of[i] == d),
+                  max(boxes[i][3] for i in digit_of if digit_of[i] == d)] for d in digits}
+    tallest = max(bottom - top for top, bottom, _, _ in extent.values())
+    top_t, bottom_t = max(((b - t), t, b) for t, b, _, _ in extent.values())[1:]
+    if any(min(b, bottom_t) - max(t, top_t) < SAME_ROWS * (b - t) for t, b, _, _ in extent.values()):
+        # Not side by side on a line (one above the other, or paper passing for ink
+        # beside a blurred thin 1): read as one digit, as before numbers were read.
+        return [np.ones_like(ink)]
+    widest = TOUCHING if len(digits) == 1 else TOUCHING_IN_NUMBER
+    for top, bottom, left, right in extent.values():
+        if right - left > widest * max(bottom - top, tallest):
+            raise TouchingDigits("digits touch")
+    # Every pixel belongs to the digit of its nearest component (faint edges included);
+    # specks left out belong to none.
+    component = np.zeros(count + 1, np.int64)
+    for i, d in digit_of.items():
+        component[i + 1] = d + 1
+    kept = component[labels]
+    nearest = ndimage.distance_transform_edt(kept == 0, return_distances=False, return_indices=True)
+    owner = kept[nearest[0], nearest[1]]
+    order = sorted(digits, key=lambda d: (extent[d][2] + extent[d][3]) / 2)
+    return [(owner == d + 1).astype(np.float32) for d in order]
+
+
+def _column_overlap(a, b):
+    """Columns two boxes (top, bottom, left, right) share, over the narrower one's width."""
+    shared = min(a[3], b[3]) - max(a[2], b[2])
+    return max(shared, 0) / min(a[3] - a[2], b[3] - b[2])
+
+
+def _group_tall(boxes, tall):
+    """{component: digit} for the tall components; those sharing most columns are one digit."""
+    digit_of = {i: i for i in tall}
+    for a in tall:
+        for b in tall:
+            if a < b and _column_overlap(boxes[a], boxes[b]) >= SAME_COLUMNS:
+                old, new = digit_of[b], digit_of[a]
+                digit_of = {i: (new if d == old else d) for i, d in digit_of.items()}
+    return digit_of
+
