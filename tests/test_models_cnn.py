@@ -116,3 +116,30 @@ def test_count_params_without_building_equals_the_built_network():
             continue
         assert counted == models.count_trainable_params(models.build("cnn", **options)), options
         checked += 1
+
+
+def test_grouped_convs_run_one_conv_per_group_with_stock_conv_arithmetic():
+    import tensorflow as tf
+
+    from keras_mnist.models.layers import SplitGroupedConv2D
+
+    x = tf.random.stateless_normal((4, 9, 9, 8), seed=(1, 2))
+    for padding, strides in (("valid", 1), ("same", 2)):
+        split = SplitGroupedConv2D(12, 3, padding=padding, strides=strides, groups=4, use_bias=False)
+        stock = keras.layers.Conv2D(12, 3, padding=padding, strides=strides, groups=4, use_bias=False)
+        split.build(x.shape), stock.build(x.shape)
+        stock.set_weights(split.get_weights())  # Same kernel shape: (3, 3, 8 / 4, 12).
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch(x)
+            a, b = split(x), stock(x)
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-5)
+        np.testing.assert_allclose(tape.gradient(a, split.kernel).numpy(), tape.gradient(b, stock.kernel).numpy(),
+                                   atol=1e-4)
+        np.testing.assert_allclose(tape.gradient(a, x).numpy(), tape.gradient(b, x).numpy(), atol=1e-5)
+    # The family uses it for grouped convs; the exported copy has the stock layer, same outputs.
+    model = models.build("cnn", conv_groups=4, widths_before_pool=[8, 16], transition_width=8)
+    assert type(model.get_layer("conv2a_conv")) is SplitGroupedConv2D
+    stock_model = models.with_stock_layers(model)
+    assert type(stock_model.get_layer("conv2a_conv")) is keras.layers.Conv2D
+    images = np.random.default_rng(0).integers(0, 256, (8, 28, 28, 1)).astype(np.uint8)
+    np.testing.assert_allclose(model.predict(images, verbose=0), stock_model.predict(images, verbose=0), atol=1e-5)

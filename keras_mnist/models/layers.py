@@ -83,6 +83,28 @@ class BroadcastSpatialDropout2D(layers.SpatialDropout2D):
         return inputs * (keep * (1.0 / (1.0 - self.rate)))
 
 
+@keras.saving.register_keras_serializable(package="keras_mnist")
+class SplitGroupedConv2D(layers.Conv2D):
+    """`keras.layers.Conv2D` with `groups` > 1 computed as one convolution per group.
+
+    TensorFlow's grouped convolution on a CPU is slow: a 4,108-parameter `cnn`
+    with 4 groups trained at 644 ms a step of 128, the same shape with full
+    convs (13,828 parameters) at 42 ms. Split into one plain convolution per
+    group (oneDNN's fast kernel) and concatenated, the arithmetic is the same:
+    input channels and kernel split into `groups` consecutive blocks, output
+    block g from input block g. Weights and serialised form are `Conv2D`'s;
+    `with_stock_layers` swaps the stock layer back.
+    """
+
+    def convolution_op(self, inputs, kernel):
+        if self.groups == 1 or keras.backend.backend() != "tensorflow" or self.data_format != "channels_last":
+            return super().convolution_op(inputs, kernel)
+        return tf.concat([
+            tf.nn.conv2d(x, k, strides=list(self.strides), padding=self.padding.upper(),
+                         dilations=list(self.dilation_rate))
+            for x, k in zip(tf.split(inputs, self.groups, axis=-1), tf.split(kernel, self.groups, axis=-1))], axis=-1)
+
+
 def normalized_pixels(name="pixels"):
     """The model input (raw pixels) and its scaled, normalised version."""
     inputs = keras.Input(shape=contract.IMAGE_SHAPE, dtype=contract.IMAGE_DTYPE, name=name)
@@ -98,8 +120,8 @@ def conv_layer(filters, name, kernel_size=3, padding="valid", separable=False, s
             raise ValueError("grouped convolutions are full ones: --conv_groups needs --noseparable")
         return layers.SeparableConv2D(filters, kernel_size, strides=strides, padding=padding, use_bias=False,
                                       name=name)
-    return layers.Conv2D(filters, kernel_size, strides=strides, padding=padding, groups=groups, use_bias=False,
-                         name=name)
+    conv = SplitGroupedConv2D if groups > 1 else layers.Conv2D
+    return conv(filters, kernel_size, strides=strides, padding=padding, groups=groups, use_bias=False, name=name)
 
 
 def conv_block(x, filters, dropout, name, kernel_size=3, padding="valid", bn_before_relu=False,
@@ -155,6 +177,8 @@ def with_stock_layers(model):
             return layers.BatchNormalization.from_config(layer.get_config())
         if isinstance(layer, BroadcastSpatialDropout2D):
             return layers.SpatialDropout2D.from_config(layer.get_config())
+        if isinstance(layer, SplitGroupedConv2D):
+            return layers.Conv2D.from_config(layer.get_config())
         return layer.__class__.from_config(layer.get_config())
 
     stock = keras.models.clone_model(model, clone_function=clone)
