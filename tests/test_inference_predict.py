@@ -45,3 +45,66 @@ def test_blank_image_is_no_digit(tmp_path):
     blank = write_png(tmp_path / "blank.png", np.full((60, 40, 1), 230, np.uint8))
     with pytest.raises(predict.NoDigitError, match="blank.png: no digit found"):
         predict.load_image(blank)
+
+
+@pytest.fixture(scope="module")
+def committed():
+    from keras_mnist.inference import load
+
+    return load.classifier(os.path.join(REPO, "savedmodels", "reference", "1", "model.keras"))
+
+
+def _read(classifier, raw):
+    return "".join(str(d) for d in np.argmax(classifier.predict(predict.image_to_digits(raw)), -1))
+
+
+@pytest.mark.parametrize("rendering", ["number_photo", "number_scan"])
+def test_a_number_is_read_digit_by_digit(committed, mnist, rendering):
+    from keras_mnist.inference import renderings
+
+    for index, digits in enumerate([[0, 1], [3, 4, 5], [6, 7, 8, 9]]):
+        raw = renderings.render_number(mnist.x_test[digits], rendering, index)
+        assert _read(committed, raw) == "".join(str(d) for d in mnist.y_test[digits])
+
+
+def test_one_digit_keeps_its_exact_pixels(mnist):
+    from keras_mnist.inference import renderings
+
+    for rendering in renderings.RENDERINGS:
+        for raw in renderings.render_all(mnist.x_test[:8], rendering):
+            digits = predict.image_to_digits(raw)
+            assert digits.shape == (1, 28, 28, 1)
+            np.testing.assert_array_equal(digits[0], predict.image_to_pixels(raw))
+
+
+def touching_zeros(mnist, overlap=3):
+    """A PNG of three 0s overlapping, dark on light: one blob too wide for one digit."""
+    import io
+
+    from PIL import Image
+
+    zero = mnist.x_test[np.flatnonzero(mnist.y_test == 0)[0], ..., 0]
+    cols = np.flatnonzero(zero.max(0))
+    piece = zero[:, cols[0]:cols[-1] + 1]
+    w = piece.shape[1]
+    strip = np.zeros((28, 3 * w - 2 * overlap + 8), np.uint8)
+    for i in range(3):
+        left = 4 + i * (w - overlap)
+        strip[:, left:left + w] = np.maximum(strip[:, left:left + w], piece)
+    image = 255 - np.asarray(Image.fromarray(strip).resize((strip.shape[1] * 5, 140), Image.BICUBIC))
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_touching_digits_are_said_so_not_guessed(mnist):
+    with pytest.raises(predict.TouchingDigitsError, match="image: digits touch"):
+        predict.image_to_digits(touching_zeros(mnist))
+
+
+def test_numbers_path_keeps_blank_and_bad_answers(tmp_path):
+    blank = write_png(tmp_path / "blank.png", np.full((60, 400, 1), 230, np.uint8))
+    with pytest.raises(predict.NoDigitError, match="blank.png: no digit found"):
+        predict.load_digits(blank)
+    with pytest.raises(predict.ImageError, match="junk: not a PNG"):
+        predict.image_to_digits(b"not an image at all", "junk")
