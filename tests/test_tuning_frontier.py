@@ -50,6 +50,8 @@ def test_frontier_command_draws_every_trial(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "| tune5k | 0001 | 4,700 | 9 | 99.35 % |" in printed and "| tune2k | 0000 | 1,500 | 9 | 98.90 % |" in printed
     assert f"5 trials drawn: {out}" in printed
+    # The printed frontier is of the full-length (9-epoch) trials: the 3-epoch trial is a point, not on it.
+    assert "| tune5k | 0002 | 2,600 | 9 | 99.21 % |" in printed and "| tune5k | 0000 |" not in printed
 
 
 def test_plot_points_are_the_trials(tmp_path):
