@@ -36,3 +36,13 @@ def test_saved_model_without_the_image_bytes_signature_is_a_one_line_error(tmp_p
     tf.saved_model.save(module, str(tmp_path), signatures={"serving_default": module.serve})
     with pytest.raises(load.ModelLoadError, match="no serve_image_bytes signature .* python -m keras_mnist.export"):
         renderings.image_bytes_signature(load.classifier(str(tmp_path)))
+
+
+def test_number_renderings_print_digit_and_whole_number_accuracy(mnist, capsys):
+    model = os.path.join(REPO, "savedmodels", "reference", "1")
+    run_cli(renderings, f"--saved_model={model}", "--renderings=number_scan", "--limit=12")
+    out = capsys.readouterr().out
+    assert "| rendering | original test images | `predict`: digits | `predict`: whole numbers |" in out
+    row = [line for line in out.splitlines() if line.startswith("| number_scan |")][0]
+    assert all(cell.strip().endswith("%") for cell in row.strip("|").split("|")[1:])
+    assert "`serve_image_bytes` |" not in out  # No single-digit rows asked for.
