@@ -1,7 +1,11 @@
 """Searches the `cnn` family and its training recipe with keras-tuner.
 
-    python -m keras_mnist.tune --tuner=hyperband --epochs=15 --max_params=8000
-    python -m keras_mnist.train --flagfile=runs/tune/best.flags
+    python -m keras_mnist.tune --tuner=hyperband --epochs=27 --max_params=5000 --tune_dir=runs/tune5k
+    python -m keras_mnist.train --flagfile=runs/tune5k/best.flags
+    python -m keras_mnist.tuning.frontier runs/tune5k --out=docs/frontier.png
+
+The parameter budget is part of the search space: a sampled network over
+--max_params is narrowed until it fits, so every trial trains (docs/tuning.md).
 
 Trials are scored by final-epoch accuracy on --validation_size images held out
 of the training set; the test set is never evaluated. Training flags given here
@@ -11,7 +15,8 @@ searched ones are each trial's own. An interrupted search resumes from
 --tune_dir when run again with the same command. For a distributed search, run
 the same command on every machine with keras-tuner's variables set:
 KERASTUNER_TUNER_ID=chief on one, tuner0, tuner1, ... on the others, and
-KERASTUNER_ORACLE_IP / KERASTUNER_ORACLE_PORT the chief's address.
+KERASTUNER_ORACLE_IP / KERASTUNER_ORACLE_PORT the chief's address (127.0.0.1
+for workers on one machine, each with --threads=cores/workers).
 """
 
 import os

@@ -85,10 +85,10 @@ class TrainingTuner(base_tuner.BaseTuner):
 def make_oracle(kind, max_trials, max_epochs, seed, hyperband_factor=3):
     """A Hyperband or Bayesian-optimisation oracle maximising `OBJECTIVE`.
 
-    Up to 3 failed trials in a row (a diverged training) are allowed before
-    the search gives up.
+    Up to 5 failed trials in a row (diverged trainings) are allowed before
+    the search gives up; no trial fails for its size (the space fits it).
     """
-    common = dict(objective=OBJECTIVE, seed=seed, max_consecutive_failed_trials=3)
+    common = dict(objective=OBJECTIVE, seed=seed, max_consecutive_failed_trials=5)
     if kind == "hyperband":
         return keras_tuner.oracles.HyperbandOracle(max_epochs=max_epochs, factor=hyperband_factor,
                                                    **common)
