@@ -100,3 +100,19 @@ def test_oversized_body_is_refused_before_it_is_read(demo):
     connection.close()
     response, _ = request(demo, "POST", "/api/classify", b"x", {"Content-Length": "nope"})
     assert response.status in (400, 411)
+
+
+def test_a_drawn_number_is_answered_as_a_number_and_touching_digits_as_an_error(demo, mnist):
+    from test_inference_predict import touching_zeros
+
+    # Three test digits drawn side by side on a wide canvas, as the page would send them.
+    strip = np.concatenate([np.zeros((28, 6, 1), np.uint8)] + [
+        np.concatenate([d, np.zeros((28, 6, 1), np.uint8)], 1) for d in mnist.x_test[3:6]], 1)
+    status, answer = classify(demo, png(255 - np.kron(strip, np.ones((6, 6, 1), np.uint8))))
+    assert status == 200
+    assert answer["number"] == "".join(str(d) for d in mnist.y_test[3:6])
+    assert len(answer["digit_probabilities"]) == 3 and "digit" not in answer
+    seen = tf.io.decode_png(base64.b64decode(answer["input_png"])).numpy()
+    assert seen.shape == (28, 3 * 28, 1)
+    status, answer = classify(demo, touching_zeros(mnist), "zeros.png")
+    assert status == 400 and answer["error"].startswith("zeros.png: digits touch")

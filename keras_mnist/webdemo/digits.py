@@ -44,11 +44,25 @@ def to_model_input(raw, name="image"):
     """Encoded image bytes -> float32 [28, 28, 1], 0-255, white digit on black; or InputError."""
     from keras_mnist.inference import predict
 
+    return _model_input(raw, name, predict.image_to_pixels)
+
+
+def to_model_inputs(raw, name="image"):
+    """Encoded image bytes -> float32 [n, 28, 28, 1]: the digits of a number, left to right
+    (n = 1: to_model_input's pixels); or InputError, also where digits touch."""
+    from keras_mnist.inference import predict
+
+    return _model_input(raw, name, predict.image_to_digits)
+
+
+def _model_input(raw, name, convert):
+    from keras_mnist.inference import predict
+
     if jpeg_truncated(raw):
         raise InputError(f"{name}: cannot be decoded (the JPEG ends before its image does); "
                          "the file is damaged or truncated")
     try:
-        return predict.image_to_pixels(raw, name)
+        return convert(raw, name)
     except predict.NoDigitError as e:
         raise InputError(f"{e}; draw a digit, or upload an image with dark ink on light paper") from None
     except predict.ImageError as e:

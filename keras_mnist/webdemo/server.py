@@ -3,7 +3,8 @@
     GET  /                  the page (static/index.html; its CSS and JS are served from here too)
     POST /api/classify      body: an encoded image (the canvas as PNG, or an uploaded file);
                             ?name=... names it in error messages (the file's name, or "drawing")
-                            -> {"digit", "probabilities" [10], "input_png" (base64 28x28)}
+                            -> {"digit", "probabilities" [10], "input_png" (base64 28x28)}, or for
+                            a number {"number": "42", "digit_probabilities", "input_png" (28 x 28n)}
                             or {"error": "..."} with status 400/404/411/413/500
 
 Every request gets a status code and a JSON error when it fails, and the log holds no
@@ -54,12 +55,17 @@ class Classifier:
         self.lock = threading.Lock()
 
     def classify(self, raw, name="image"):
-        pixels = digits.to_model_input(raw, name)
+        pixels = digits.to_model_inputs(raw, name)
         with self.lock:
-            probabilities = np.asarray(self.model.predict(pixels[np.newaxis]))[0]
-        return {"digit": int(np.argmax(probabilities)),
-                "probabilities": [round(float(p), 6) for p in probabilities],
-                "input_png": _png_base64(pixels)}
+            probabilities = np.asarray(self.model.predict(pixels))
+        if len(pixels) > 1:  # A number: its digits, each one's probability, the inputs side by side.
+            read = np.argmax(probabilities, -1)
+            return {"number": "".join(str(d) for d in read),
+                    "digit_probabilities": [round(float(p[d]), 6) for p, d in zip(probabilities, read)],
+                    "input_png": _png_base64(np.concatenate(list(pixels), axis=1))}
+        return {"digit": int(np.argmax(probabilities[0])),
+                "probabilities": [round(float(p), 6) for p in probabilities[0]],
+                "input_png": _png_base64(pixels[0])}
 
 
 class Handler(http.server.BaseHTTPRequestHandler):

@@ -50,14 +50,15 @@
     answer.dataset.state = state;
     answer.dataset.version = String(v);
     message.textContent = text;
-    digitEl.textContent = result ? String(result.digit) : "\u2013";
+    digitEl.textContent = result ? String(result.number || result.digit) : "\u2013";
     seen.style.visibility = result ? "visible" : "hidden";
     if (result) seen.src = "data:image/png;base64," + result.input_png;
+    if (result) seen.width = 112 * (result.number ? result.number.length : 1);  // a number: its digits side by side
     rows.forEach((li, d) => {
-      const p = result ? result.probabilities[d] : 0;
+      const p = result && result.probabilities ? result.probabilities[d] : 0;  // a number: no bars
       li.classList.toggle("best", !!result && d === result.digit);
       li.querySelector(".bar span").style.width = (100 * p).toFixed(1) + "%";
-      li.querySelector(".pct").textContent = result ? (100 * p).toFixed(1) + "%" : "\u2013";
+      li.querySelector(".pct").textContent = result && result.probabilities ? (100 * p).toFixed(1) + "%" : "\u2013";
     });
   }
 
@@ -68,7 +69,10 @@
       const reply = await fetch(url, { method: "POST", body,
                                                    headers: { "Content-Type": "application/octet-stream" } });
       const data = await reply.json();
-      if (reply.ok) show(v, "done", `Looks like a ${data.digit}.`, data);
+      if (reply.ok && data.number) {
+        const each = data.digit_probabilities.map((p) => (100 * p).toFixed(1) + "%").join(", ");
+        show(v, "done", `Looks like ${data.number} (each digit: ${each}).`, data);
+      } else if (reply.ok) show(v, "done", `Looks like a ${data.digit}.`, data);
       else show(v, "error", data.error || `The server answered ${reply.status}.`, null);
     } catch (err) {
       show(v, "error", "No answer from the demo server: is it still running?", null);
