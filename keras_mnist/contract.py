@@ -17,6 +17,9 @@ LABELS = tuple(str(digit) for digit in range(NUM_CLASSES))
 SAVED_MODEL_TAG = "serve"
 SERVING_SIGNATURE = "serving_default"        # IMAGES_INPUT -> PROBABILITIES, CLASSES
 IMAGE_BYTES_SIGNATURE = "serve_image_bytes"  # IMAGE_BYTES_INPUT -> PROBABILITIES, CLASSES
+# serve_image_bytes reads one digit per image: a number of several digits gets one
+# class (its whole ink fitted as one digit). Numbers are read digit by digit only by
+# `predict` and the demo (inference.segment, beside the model; docs/serving.md).
 IMAGES_INPUT = "images"
 IMAGE_BYTES_INPUT = "image_bytes"
 PROBABILITIES = "probabilities"  # float32 [batch, NUM_CLASSES]
