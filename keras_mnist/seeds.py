@@ -21,7 +21,7 @@ from keras_mnist.training.subprocess_runner import run_training
 
 _SEEDS = flags.DEFINE_list("seeds", ["1", "2", "3"], "Seeds to train, one run each.")
 _OUTPUT = flags.DEFINE_string("output", None, "Also write the results as JSON here.")
-_ISA = flags.DEFINE_enum("isa", "native", sorted(peer.ISA_ENV),
+_ISA = flags.DEFINE_enum("instruction_set", "native", sorted(peer.ISA_ENV),
                          "Instruction set of the runs: native, or avx2 (oneDNN capped at AVX2 by "
                          "ONEDNN_MAX_CPU_ISA, the kernels of most laptops; results differ between them).")
 
