@@ -22,8 +22,9 @@ from keras_mnist.training.subprocess_runner import run_training
 _SEEDS = flags.DEFINE_list("seeds", ["1", "2", "3"], "Seeds to train, one run each.")
 _OUTPUT = flags.DEFINE_string("output", None, "Also write the results as JSON here.")
 _ISA = flags.DEFINE_enum("instruction_set", "native", sorted(peer.ISA_ENV),
-                         "Instruction set of the runs: native, or avx2 (oneDNN capped at AVX2 by "
-                         "ONEDNN_MAX_CPU_ISA, the kernels of most laptops; results differ between them).")
+                         "Instruction set of the runs: native; avx2 (oneDNN capped at AVX2 by "
+                         "ONEDNN_MAX_CPU_ISA, the kernels of most laptops; results differ between them); "
+                         "avx2_eigen (TensorFlow's own default on an AVX2-only CPU: oneDNN off, Eigen).")
 
 
 def run_seed(seed, train_args, scratch, isa="native"):
@@ -52,7 +53,7 @@ def main(argv):
             metrics, wall = run_seed(int(seed), train_args, scratch, _ISA.value)
             rows.append((int(seed), metrics, wall))
             print(f"seed {seed}: {100 * metrics['final_test_accuracy']:.2f} % in {wall:.0f} s", flush=True)
-    cap = " ".join(f"{k}={v}" for k, v in peer.ISA_ENV[_ISA.value].items() if k.startswith("ONEDNN"))
+    cap = " ".join(f"{k}={v}" for k, v in peer.ISA_ENV[_ISA.value].items() if k.startswith(("ONEDNN", "TF_")))
     print(f"\n{cap + ' ' if cap else ''}python -m keras_mnist.train {' '.join(train_args)} "
           f"({peer.code_path('tensorflow', _ISA.value)})\n")
     print(table(rows))

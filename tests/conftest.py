@@ -5,7 +5,9 @@ import struct
 
 import numpy as np
 import pytest
-import tensorflow as tf
+
+import keras_mnist  # noqa: F401  Before TensorFlow: it sets TensorFlow's oneDNN switch (keras_mnist/__init__.py).
+import tensorflow as tf  # noqa: E402,I001
 
 from keras_mnist import config, data
 

@@ -22,4 +22,10 @@ def test_run_seed_trains_in_a_subprocess(mnist, tmp_path):
 
 def test_run_seed_with_avx2_caps_the_training_process(mnist, tmp_path):
     metrics, _ = seeds.run_seed(1, ["--epochs=1", "--train_size=256", "--noexport"], str(tmp_path), isa="avx2")
-    assert metrics["instruction_set"] == "avx2"
+    assert metrics["instruction_set"] == "avx2" and metrics["tensorflow_kernels"] == "oneDNN"
+
+
+def test_run_seed_as_tensorflow_would_on_an_avx2_laptop_trains_with_eigen(mnist, tmp_path):
+    metrics, _ = seeds.run_seed(1, ["--epochs=1", "--train_size=256", "--noexport"], str(tmp_path),
+                                isa="avx2_eigen")
+    assert metrics["tensorflow_kernels"] == "Eigen"

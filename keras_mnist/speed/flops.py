@@ -113,6 +113,12 @@ def cpu_isa(cpuinfo="/proc/cpuinfo", env=None):
     return isa
 
 
+def tensorflow_kernels():
+    """"oneDNN" or "Eigen": which kernels this process's TensorFlow runs its convolutions with."""
+    from tensorflow.python.util import _pywrap_util_port  # TensorFlow's own switch; no public API.
+    return "oneDNN" if _pywrap_util_port.IsMklEnabled() else "Eigen"
+
+
 def cpu_peak_gflops(cores=None, ghz=None, isa=None):
     """(fp32 peak GFLOP/s, the formula as text) = cores x GHz x FLOPs per cycle of `isa`; (None, why) if unknown."""
     cores = cores or usable_cores()

@@ -74,9 +74,9 @@ def train_and_evaluate(config, mnist=None):
     train_seconds = time.perf_counter() - start
     _check_finite(history, backup, run_dir, first_epoch)
 
-    # Results differ between instruction sets (oneDNN's kernels): the record says which one trained.
+    # Results differ between instruction sets and kernel libraries: the record says which trained.
     metrics = {"model": config.model, "trainable_params": models.count_trainable_params(model),
-               "instruction_set": flops.cpu_isa()}
+               "instruction_set": flops.cpu_isa(), "tensorflow_kernels": flops.tensorflow_kernels()}
     metrics.update(_final_evaluation(model, mnist, config, epochs))
     metrics.update(report.run_record(epochs, train_seconds, config_lib.as_dict(config)))
     saved_model.write_json(os.path.join(run_dir, contract.METRICS_FILENAME), metrics)
