@@ -9,8 +9,6 @@ KERAS_MNIST_DEMO_SCREENSHOT=docs/demo.png also saves the page's screenshot there
 """
 
 import base64
-import io
-import json
 import os
 import shutil
 import subprocess
@@ -20,32 +18,19 @@ import zlib
 import numpy as np
 import pytest
 
+import demo_driver
 import demo_strokes
 from keras_mnist.inference import renderings
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BROWSER_DIR = os.path.join(REPO, "tests", "browser")
-CHROMIUM = os.environ.get("KERAS_MNIST_CHROMIUM", "/usr/bin/chromium")
 # The first N test digits, not a chosen few; chance is 10 %, the model scores 99.4 % on MNIST itself.
 N_DRAWN = 30
 MIN_CORRECT = 29  # README: "29 of 30 recognised".
 
 
-def _require(ok, what):
-    if ok:
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{what} is missing under CI; .ci/run should have installed it")
-    pytest.skip(f"{what} is missing: apt-get install chromium; npm ci --prefix tests/browser")
-
-
 @pytest.fixture(scope="module")
 def node():
-    _require(os.path.exists(CHROMIUM), f"Chromium ({CHROMIUM})")
-    _require(shutil.which("node"), "node")
-    _require(os.path.isdir(os.path.join(BROWSER_DIR, "node_modules", "playwright-core")),
-             "playwright-core (tests/browser/node_modules)")
-    return shutil.which("node")
+    return demo_driver.node()
 
 
 @pytest.fixture(scope="module")
@@ -60,20 +45,6 @@ def demo_url(node):
     finally:
         process.terminate()
         process.wait(timeout=30)
-
-
-def drive(node, url, steps, tmp_path, **options):
-    plan = tmp_path / "plan.json"
-    plan.write_text(json.dumps({"url": url, "chromium": CHROMIUM, "steps": steps,
-                                "viewport": {"width": 900, "height": 640}, **options}))
-    result = tmp_path / "result.json"
-    env = dict(os.environ, PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD="1")
-    subprocess.run([node, os.path.join(BROWSER_DIR, "drive_demo.mjs"), str(plan), str(result)],
-                   check=True, timeout=300, env=env)
-    report = json.loads(result.read_text())
-    assert report["external"] == [], "the page fetched something from elsewhere"
-    assert report["pageErrors"] == []
-    return report
 
 
 def seen_image(observation):
@@ -118,7 +89,7 @@ def test_drawn_and_uploaded_digits(node, demo_url, mnist, tmp_path):
     # The pen stays down at the end of this one: the answer must come while drawing.
     steps += [{"clear": True}, {"draw": demo_strokes.strokes(x[0]), "hold": True}]
 
-    results = drive(node, demo_url, steps, tmp_path)["results"]
+    results = demo_driver.drive(node, demo_url, steps, tmp_path)["results"]
     assert all("error" not in r for r in results), [r["error"] for r in results if "error" in r]
     drawn = [r for r, s in zip(results, steps) if "draw" in s]
     shown = [int(r["digit"]) if r["state"] == "done" else None for r in drawn[:N_DRAWN]]
@@ -153,8 +124,8 @@ def test_phone_screen_and_touch(node, demo_url, mnist, tmp_path):
     # 390x844 CSS px at 2x: a common phone. Touch goes through real touch events, not the mouse.
     x, y = mnist.x_test, mnist.y_test
     steps = [{"touch": demo_strokes.strokes(x[1])}, {"screenshot": str(tmp_path / "phone.png")}]
-    report = drive(node, demo_url, steps, tmp_path, viewport={"width": 390, "height": 844},
-                   mobile=True, scale=2)
+    report = demo_driver.drive(node, demo_url, steps, tmp_path, viewport={"width": 390, "height": 844},
+                               mobile=True, scale=2)
     layout = report["layout"]
     assert layout["touchAction"] == "none"
     assert layout["scrollWidth"] <= layout["innerWidth"]

@@ -41,10 +41,15 @@ def test_huge_image_is_refused_before_decoding(tmp_path):
         predict.load_image(str(path))
 
 
-def test_blank_image_is_no_digit(tmp_path):
-    blank = write_png(tmp_path / "blank.png", np.full((60, 40, 1), 230, np.uint8))
+def _blank_is_no_digit(tmp_path, width, load):
+    """A light-grey PNG `width` pixels wide, read by `load`: NoDigitError, named by its file."""
+    blank = write_png(tmp_path / "blank.png", np.full((60, width, 1), 230, np.uint8))
     with pytest.raises(predict.NoDigitError, match="blank.png: no digit found"):
-        predict.load_image(blank)
+        load(blank)
+
+
+def test_blank_image_is_no_digit(tmp_path):
+    _blank_is_no_digit(tmp_path, 40, predict.load_image)
 
 
 @pytest.fixture(scope="module")
@@ -103,8 +108,6 @@ def test_touching_digits_are_said_so_not_guessed(mnist):
 
 
 def test_numbers_path_keeps_blank_and_bad_answers(tmp_path):
-    blank = write_png(tmp_path / "blank.png", np.full((60, 400, 1), 230, np.uint8))
-    with pytest.raises(predict.NoDigitError, match="blank.png: no digit found"):
-        predict.load_digits(blank)
+    _blank_is_no_digit(tmp_path, 400, predict.load_digits)
     with pytest.raises(predict.ImageError, match="junk: not a PNG"):
         predict.image_to_digits(b"not an image at all", "junk")

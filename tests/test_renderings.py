@@ -8,13 +8,20 @@ from conftest import REPO, run_cli
 from keras_mnist import renderings
 
 
-def test_prints_a_markdown_table(mnist, capsys):
+def _table(capsys, rendering, limit, header):
+    """The committed model's table for one rendering: `header` in it, and a row of percentages for
+    `rendering`; returns what was printed."""
     model = os.path.join(REPO, "savedmodels", "reference", "1")
-    run_cli(renderings, f"--saved_model={model}", "--renderings=crop", "--limit=20")
+    run_cli(renderings, f"--saved_model={model}", f"--renderings={rendering}", f"--limit={limit}")
     out = capsys.readouterr().out
-    assert "| rendering | original test images | `predict` | `serve_image_bytes` |" in out
-    row = [line for line in out.splitlines() if line.startswith("| crop |")][0]
+    assert header in out
+    row = [line for line in out.splitlines() if line.startswith(f"| {rendering} |")][0]
     assert all(cell.strip().endswith("%") for cell in row.strip("|").split("|")[1:])
+    return out
+
+
+def test_prints_a_markdown_table(mnist, capsys):
+    _table(capsys, "crop", 20, "| rendering | original test images | `predict` | `serve_image_bytes` |")
 
 
 def test_unknown_rendering_and_missing_model_are_one_line_errors(tmp_path):
@@ -39,10 +46,6 @@ def test_saved_model_without_the_image_bytes_signature_is_a_one_line_error(tmp_p
 
 
 def test_number_renderings_print_digit_and_whole_number_accuracy(mnist, capsys):
-    model = os.path.join(REPO, "savedmodels", "reference", "1")
-    run_cli(renderings, f"--saved_model={model}", "--renderings=number_scan", "--limit=12")
-    out = capsys.readouterr().out
-    assert "| rendering | original test images | `predict`: digits | `predict`: whole numbers |" in out
-    row = [line for line in out.splitlines() if line.startswith("| number_scan |")][0]
-    assert all(cell.strip().endswith("%") for cell in row.strip("|").split("|")[1:])
+    out = _table(capsys, "number_scan", 12,
+                 "| rendering | original test images | `predict`: digits | `predict`: whole numbers |")
     assert "`serve_image_bytes` |" not in out  # No single-digit rows asked for.
