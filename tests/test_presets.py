@@ -1,9 +1,9 @@
 """Each preset's accuracy claim in README, guarded by a real training run of seed 1 (slow tier).
 
 The default recipe's own run, with its export, is tests/test_full_training.py.
-Accuracy is the final epoch's on the 10,000 test images; the claims hold on
-seeds 1-3 (or 1-5) with the AVX-512 and the AVX2 kernels alike (README's
-results table); CI, one machine type, checks seed 1.
+Accuracy is the final epoch's on the 10,000 test images. CI, one machine type,
+checks seed 1 against the lowest result README reports for seed 1 on either
+instruction set (oneDNN's AVX-512 and AVX2 kernels), so the test holds on both.
 """
 
 import json
@@ -17,9 +17,11 @@ from keras_mnist import data
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# flagfile -> (trainable parameters, epochs, the accuracy README claims for every seed).
+# flagfile -> (trainable parameters, epochs, the accuracy README claims for seed 1).
 CLAIMS = {
-    "quick.flags": (18_544, 3, 0.9942),
+    # Seed 1: 99.51 % (AVX-512), 99.40 % (AVX2); README says the preset does not hold
+    # 99.40 % on every seed (seed 3: 99.39 / 99.33 %), so the guard is just under seed 1's.
+    "quick.flags": (18_544, 3, 0.9938),
     "compact.flags": (7_424, 15, 0.9940),
     "smallest.flags": (6_720, 15, 0.9940),
 }
