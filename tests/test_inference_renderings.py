@@ -47,6 +47,18 @@ def test_low_resolution_crops_are_found_and_read_as_well_as_with_a_margin(commit
     assert (signature_predictions(signature, crops) != -1).all()
 
 
+def test_blurred_ones_filling_a_narrow_frame_are_found(committed, mnist):
+    """Issue 22: training digits whose lowres crops were "no digit found" (ink in every block of
+    the 4x4 background grid); found now by the bands across the narrow frame, and read right."""
+    from keras_mnist.renderings import image_bytes_signature, signature_predictions
+
+    index = np.array([484, 1710, 2260, 3230])
+    crops = [renderings.render(mnist.x_train[i], "lowres", i) for i in index]
+    assert list(predict.classify_encoded(committed, crops)) == list(mnist.y_train[index])
+    signature = image_bytes_signature(load.classifier(os.path.dirname(COMMITTED_MODEL)))
+    assert list(signature_predictions(signature, crops)) == list(mnist.y_train[index])
+
+
 def test_numbers_are_rendered_from_consecutive_digits(small_mnist):
     groups = renderings.number_groups(20)
     assert np.array_equal(np.concatenate(groups), np.arange(20))

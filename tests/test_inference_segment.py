@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from keras_mnist.inference import segment
 
@@ -60,6 +61,21 @@ def test_the_mnist_test_digits_one_at_a_time_are_single_digits(mnist):
             assert len(segment.digit_masks(ink)) == 1
         except segment.TouchingDigits:  # Allowed only for the widest ones (none in the first 300).
             pytest.fail("a single digit taken for touching digits")
+
+
+def test_digits_that_just_touch_are_cut_apart(mnist):
+    """Issue 22: a 1 and a 2 one pixel into each other (one blob, wider than a digit beside
+    the 4) are cut where the ink is thinnest: each mask holds its own digit's columns."""
+    labels, gaps, scale = [4, 1, 2], [5, -1], 3
+    ink = strip(digits_of(mnist, labels), gaps, scale)
+    assert ndimage.label(ink > 0.25, structure=np.ones((3, 3)))[1] == 2  # The 1 and the 2 touch.
+    masks = segment.digit_masks(ink)
+    assert len(masks) == 3
+    widths = [len(np.flatnonzero(d.max(0))) for d in digits_of(mnist, labels)]
+    lefts = np.cumsum([8] + [w + g for w, g in zip(widths, gaps)])
+    for mask, left, width in zip(masks, lefts, widths):
+        centre = np.average(np.nonzero(mask * ink)[1], weights=(mask * ink)[mask * ink > 0]) / scale
+        assert left <= centre <= left + width
 
 
 def test_touching_digits_are_refused_not_guessed(mnist):

@@ -39,6 +39,11 @@ MIN_CONTRAST, MIN_CONTRAST_NOISE = 24.0, 8.0
 # same at thresholds 0-0.25); a run of empty rows this long (relative to the ink's
 # extent) separates a speck from the digit.
 BOX_INK, GAP = 0.25, 0.25
+# A frame this many times as long as wide (or wide as long) is narrow: see ink_map.
+NARROW = 2.0
+# A narrow frame's background there: this many bands along its long side, so a linear
+# light gradient and nothing more (a blurred 1 darker in its middle stands out).
+BANDS = 2
 # The noise is at most this many times the pixel-to-pixel noise (second differences).
 FINE_NOISE_RATIO = 4.0
 # Strokes wider than this (in 28x28 pixels: MNIST's 75th percentile; its median is
@@ -112,6 +117,23 @@ def _subtract_background(ink):
     return ink - smooth
 
 
+def _subtract_band_background(ink):
+    """A narrow frame's background: a low quantile per band across its short side, interpolated.
+
+    Where a blurred digit fills a narrow frame (a low-resolution crop of a 1) every
+    block of the BLOCKS x BLOCKS grid is ink, and so is its background estimate; a
+    band across the whole short side still reaches the lighter edges (see ink_map).
+    """
+    h, w = dim(ink, 0), dim(ink, 1)
+    flat = tf.reshape(ink, [-1])
+    lo, hi = tf.reduce_min(flat), tf.reduce_max(flat) + _EPS
+    by_rows = block_quantile(ink, BACKGROUND_QUANTILE, BANDS, lo, hi, col_blocks=1)  # [B, 1]
+    by_cols = block_quantile(ink, BACKGROUND_QUANTILE, 1, lo, hi, col_blocks=BANDS)  # [1, B]
+    tall = tf.matmul(interpolation_matrix(h, BANDS), by_rows)  # [h, 1]
+    wide = tf.matmul(by_cols, interpolation_matrix(w, BANDS), transpose_b=True)  # [1, w]
+    return ink - tf.where(h >= w, tall, wide)
+
+
 def _stretch(ink):
     """Ink map -> [0, 1] (noise cut, ink saturated), and whether there is any ink."""
     flat = tf.reshape(ink, [1, -1])
@@ -179,7 +201,16 @@ def mnist_like(image):
 
 def ink_map(image):
     """A decoded image [h, w, C] (0-255) -> (ink [h, w]: 0 on the paper, 1 on the ink; ink found: bool [])."""
-    return _stretch(_subtract_background(_grey_inkness(tf.cast(image, tf.float32))))
+    inkness = _grey_inkness(tf.cast(image, tf.float32))
+    ink, found = _stretch(_subtract_background(inkness))
+    # A narrow frame where the blocks find no ink gets one more look, with bands across
+    # its short side (issue 22: a blurred 1 cropped edge to edge). Every image with ink
+    # found keeps exactly its answer; a blank frame is flat across its bands too.
+    h, w = tf.cast(dim(inkness, 0), tf.float32), tf.cast(dim(inkness, 1), tf.float32)
+    narrow = tf.maximum(h, w) >= NARROW * tf.minimum(h, w)
+    band_ink, band_found = _stretch(_subtract_band_background(inkness))
+    use_bands = narrow & band_found & tf.logical_not(found)
+    return tf.where(use_bands, band_ink, ink), found | use_bands
 
 
 def fit(ink, found):
