@@ -111,3 +111,61 @@ def test_numbers_path_keeps_blank_and_bad_answers(tmp_path):
     _blank_is_no_digit(tmp_path, 400, predict.load_digits)
     with pytest.raises(predict.ImageError, match="junk: not a PNG"):
         predict.image_to_digits(b"not an image at all", "junk")
+
+
+def test_a_pair_is_kept_only_where_the_model_reads_it_more_surely_than_the_whole():
+    digits, pair = np.zeros((1, 28, 28, 1), np.float32), np.ones((2, 28, 28, 1), np.float32)
+
+    def read(whole, first, second):
+        probabilities = np.zeros((3, 10), np.float32)
+        probabilities[0, 2], probabilities[1, 1], probabilities[2, 2] = whole, first, second
+        pixels, read = predict.resolve(digits, {0: pair}, probabilities)
+        return "".join(str(d) for d in np.argmax(read, -1)), len(pixels)
+
+    assert read(0.95, 0.999, 0.999) == ("12", 2)  # The whole is doubtful, the pair sure.
+    assert read(0.98, 0.999, 0.999) == ("2", 1)  # The whole is sure enough: one digit.
+    assert read(0.5, 0.995, 0.99) == ("2", 1)  # The pair is not sure enough (0.985).
+    pixels, _ = predict.resolve(digits, {}, np.eye(10, dtype=np.float32)[[3]])
+    np.testing.assert_array_equal(pixels, digits)
+
+
+def touching_pair(mnist, labels, overlap=1, scale=5):
+    """A PNG of two test digits `overlap` MNIST px into each other, dark on light."""
+    import io
+
+    from PIL import Image
+
+    pieces = []
+    for label in labels:
+        digit = mnist.x_test[np.flatnonzero(mnist.y_test == label)[0], ..., 0]
+        cols = np.flatnonzero(digit.max(0))
+        pieces.append(digit[:, cols[0]:cols[-1] + 1])
+    w0, w1 = pieces[0].shape[1], pieces[1].shape[1]
+    strip = np.zeros((28, w0 + w1 - overlap + 8), np.uint8)
+    strip[:, 4:4 + w0] = pieces[0]
+    right = slice(4 + w0 - overlap, 4 + w0 - overlap + w1)
+    strip[:, right] = np.maximum(strip[:, right], pieces[1])
+    image = 255 - np.asarray(Image.fromarray(strip).resize((strip.shape[1] * scale, 28 * scale), Image.BICUBIC))
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_a_1_touching_a_2_is_read_as_12_not_as_a_2(committed, mnist):
+    raw = touching_pair(mnist, [1, 2])
+    assert predict.image_to_digits(raw).shape[0] == 1  # One blob, no wider than a digit.
+    assert _read(committed, raw) == "2"  # What the model says of the whole blob.
+    pixels, probabilities = predict.read_digits(committed, raw)
+    assert "".join(str(d) for d in np.argmax(probabilities, -1)) == "12"
+    assert pixels.shape == (2, 28, 28, 1)
+
+
+def test_single_digits_keep_their_answer_on_the_numbers_path(committed, mnist):
+    from keras_mnist.inference import renderings
+
+    for rendering in renderings.RENDERINGS:
+        encoded = renderings.render_all(mnist.x_test[:8], rendering)
+        singles = predict.classify_encoded(committed, encoded)
+        for raw, single in zip(encoded, singles):
+            _, probabilities = predict.read_digits(committed, raw)
+            assert [int(np.argmax(p)) for p in probabilities] == [single]

@@ -84,3 +84,27 @@ def test_touching_digits_are_refused_not_guessed(mnist):
         segment.digit_masks(strip(zeros, [-3, -3]))
     with pytest.raises(segment.TouchingDigits):  # 7, then two touching 0s wider than a digit.
         segment.digit_masks(strip(digits_of(mnist, [7, 0, 0]), [5, -2]))
+
+
+def test_a_pair_no_wider_than_one_digit_is_offered_cut_between_its_digits(mnist):
+    """Issue 22: a 1 touching a 2 is one blob no wider than a digit, so digit_masks gives one
+    mask; pair_cut offers it cut in two, each piece holding its own digit's columns."""
+    labels, gaps, scale = [1, 2], [-1], 3
+    ink = strip(digits_of(mnist, labels), gaps, scale)
+    assert ndimage.label(ink > 0.25, structure=np.ones((3, 3)))[1] == 1  # They touch.
+    masks = segment.digit_masks(ink)
+    assert len(masks) == 1
+    pairs = segment.pair_cut(ink, masks)
+    assert list(pairs) == [0]
+    widths = [len(np.flatnonzero(d.max(0))) for d in digits_of(mnist, labels)]
+    lefts = np.cumsum([8] + [w + g for w, g in zip(widths, gaps)])
+    for piece, left, width in zip(pairs[0], lefts, widths):
+        centre = np.average(np.nonzero(piece * ink)[1], weights=(piece * ink)[piece * ink > 0]) / scale
+        assert left <= centre <= left + width
+    inked = ink > 0.25  # Every ink pixel is in one piece.
+    np.testing.assert_array_equal((pairs[0][0] + pairs[0][1])[inked], np.ones(inked.sum()))
+
+
+def test_a_narrow_digit_is_not_offered_as_a_pair(mnist):
+    ink = strip(digits_of(mnist, [1]), [])
+    assert segment.pair_cut(ink, segment.digit_masks(ink)) == {}

@@ -70,15 +70,17 @@ def test_no_digit_in_line_and_show_writes_what_the_model_saw(digits, tmp_path, c
 
 def test_a_number_prints_each_digits_probability_and_touching_digits_are_said_so(mnist, tmp_path, capsys):
     from keras_mnist.inference import renderings
-    from test_inference_predict import touching_zeros
+    from test_inference_predict import touching_pair, touching_zeros
 
     number = tmp_path / "number.jpg"
     number.write_bytes(renderings.render_number(mnist.x_test[[3, 4, 5]], "number_photo", 1))
     touching = tmp_path / "touching.png"
     touching.write_bytes(touching_zeros(mnist))
+    pair = tmp_path / "pair.png"  # A 1 touching a 2, no wider than one digit.
+    pair.write_bytes(touching_pair(mnist, [1, 2]))
     with pytest.raises(SystemExit) as exit_:
         run_cli(predict, f"--model_path={REPO}/savedmodels/reference/1/model.keras", f"--show={tmp_path}/seen.png",
-                str(number), str(touching))
+                str(number), str(touching), str(pair))
     assert exit_.value.code == 1  # Touching digits are not an answer.
     out, err = capsys.readouterr()
     lines = out.strip().splitlines()
@@ -87,4 +89,5 @@ def test_a_number_prints_each_digits_probability_and_touching_digits_are_said_so
     assert len(probabilities.strip("()").split()) == 3
     assert all(0 < float(p) <= 1 for p in probabilities.strip("()").split())
     assert lines[1].startswith(f"{touching}: digits touch")
+    assert lines[2].startswith(f"{pair}: 12 (")
     assert "Traceback" not in err

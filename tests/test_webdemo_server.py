@@ -103,7 +103,7 @@ def test_oversized_body_is_refused_before_it_is_read(demo):
 
 
 def test_a_drawn_number_is_answered_as_a_number_and_touching_digits_as_an_error(demo, mnist):
-    from test_inference_predict import touching_zeros
+    from test_inference_predict import touching_pair, touching_zeros
 
     # Three test digits drawn side by side on a wide canvas, as the page would send them.
     strip = np.concatenate([np.zeros((28, 6, 1), np.uint8)] + [
@@ -116,3 +116,5 @@ def test_a_drawn_number_is_answered_as_a_number_and_touching_digits_as_an_error(
     assert seen.shape == (28, 3 * 28, 1)
     status, answer = classify(demo, touching_zeros(mnist), "zeros.png")
     assert status == 400 and answer["error"].startswith("zeros.png: digits touch")
+    status, answer = classify(demo, touching_pair(mnist, [1, 2]), "pair.png")  # No wider than one digit.
+    assert status == 200 and answer["number"] == "12"

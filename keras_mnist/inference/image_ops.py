@@ -104,11 +104,18 @@ def resampling_matrix(n, origin, scale, offset, size):
     return tf.maximum(overlap, 0.0) / (2.0 * half)
 
 
-def block_quantile(x, q, blocks, lo, hi, col_blocks=None):
-    """q-quantile of each of blocks x col_blocks (default: blocks) equal blocks of x [h, w] (values in [lo, hi])."""
+def block_quantiles(x, q, grids, lo, hi):
+    """q-quantile of each block of x [h, w] (values in [lo, hi]) for each grid of (row blocks,
+    column blocks) equal blocks in `grids`: a list of [blocks, col_blocks].
+
+    The [LEVELS, h, w] comparison, the costly part, is built once for all grids.
+    """
     step = (hi - lo) / LEVELS
     thresholds = lo + step * tf.range(1, LEVELS + 1, dtype=tf.float32)
     below = tf.cast(x[None] <= thresholds[:, None, None], tf.float32)  # [K, h, w]
-    rows, cols = block_matrix(dim(x, 0), blocks), block_matrix(dim(x, 1), col_blocks or blocks)
-    cdf = tf.matmul(tf.matmul(rows, below), cols, transpose_b=True)  # [K, blocks, blocks]
-    return lo + step * (tf.reduce_sum(tf.cast(cdf < q, tf.float32), 0) + 0.5)
+    quantiles = []
+    for blocks, col_blocks in grids:
+        rows, cols = block_matrix(dim(x, 0), blocks), block_matrix(dim(x, 1), col_blocks)
+        cdf = tf.matmul(tf.matmul(rows, below), cols, transpose_b=True)  # [K, blocks, col_blocks]
+        quantiles.append(lo + step * (tf.reduce_sum(tf.cast(cdf < q, tf.float32), 0) + 0.5))
+    return quantiles

@@ -9,7 +9,8 @@ file that cannot be read as an image is an `ImageError`, an image without ink a
 A number of several digits side by side is read digit by digit: the digits are
 told apart in preprocessing's ink map (`inference.segment`), each made MNIST-like
 and classified. Digits that touch are a `TouchingDigitsError`, not a guess. An
-image of one digit gives exactly the single-digit pixels and answer.
+image of one digit gives exactly the single-digit pixels and answer, unless the
+model reads it better as two digits that touch (`read_digits`).
 """
 
 import os
@@ -18,6 +19,13 @@ import numpy as np
 
 # The export `python -m keras_mnist.predict` uses when no --model is given.
 DEFAULT_MODEL_NAME = "reference"
+# A blob that segment.pair_cut offers cut in two is read as two digits only where the model
+# reads the whole blob with less than DOUBT_WHOLE, and both pieces at once (the product of
+# their top probabilities, calibrated) with at least SURE_PAIR. The model reads a 1
+# touching a 2 as a 2 at 0.96, and each half of many a single digit at 0.99 or more, so
+# both bounds are needed. Chosen on renderings of the committed model's held-out training
+# digits (docs/experiments.md).
+DOUBT_WHOLE, SURE_PAIR = 0.97, 0.99
 
 
 class ImageError(Exception):
@@ -74,7 +82,14 @@ def image_to_digits(raw, name="image"):
 
     One digit: `image_to_pixels`' pixels, exactly. NoDigitError where there is no ink,
     TouchingDigitsError where digits touch, ImageError where the bytes are not an image.
+    Touching digits no wider than one are one digit here; `read_digits` tells them apart.
     """
+    return image_to_candidates(raw, name)[0]
+
+
+def image_to_candidates(raw, name="image"):
+    """Encoded image bytes -> (digits [n, 28, 28, 1], {i: [2, 28, 28, 1]}): image_to_digits' digits,
+    and digit i cut in two where it may be two touching digits (segment.pair_cut)."""
     import tensorflow as tf
 
     from keras_mnist.inference import decode, preprocess, segment
@@ -92,9 +107,48 @@ def image_to_digits(raw, name="image"):
         masks = segment.digit_masks(ink)
     except segment.TouchingDigits:
         raise TouchingDigitsError(f"{name}: digits touch; they cannot be read apart (write them apart)") from None
+    def fitted(masks):
+        return np.stack([preprocess.fit_ink(tf.constant(ink * mask)).numpy() for mask in masks])
+
+    pairs = {i: fitted(pair) for i, pair in segment.pair_cut(ink, masks).items()}
     if len(masks) <= 1:
-        return pixels.numpy()[None]
-    return np.stack([preprocess.fit_ink(tf.constant(ink * mask)).numpy() for mask in masks])
+        return pixels.numpy()[None], pairs
+    return fitted(masks), pairs
+
+
+def resolve(digits, pairs, probabilities):
+    """(digits [n, 28, 28, 1], pairs, probabilities [n + 2 * len(pairs), 10]) -> the reading:
+    (pixels [m, 28, 28, 1], probabilities [m, 10]), each doubtful digit replaced by its two
+    pieces where the model doubts the whole and reads the pair surely (DOUBT_WHOLE, SURE_PAIR).
+
+    `probabilities` are the model's for `digits`, then for each pair's pieces in `pairs`' order.
+    """
+    whole, pieces = probabilities[:len(digits)], probabilities[len(digits):]
+    pixels_out, probabilities_out = [], []
+    pieces_of = {i: (pairs[i], pieces[2 * k:2 * k + 2]) for k, i in enumerate(pairs)}
+    for i in range(len(digits)):
+        if i in pieces_of:
+            pair, read = pieces_of[i]
+            pair_sure = np.prod(read.max(-1))
+            if whole[i].max() < DOUBT_WHOLE and pair_sure >= SURE_PAIR:
+                pixels_out += list(pair)
+                probabilities_out += list(read)
+                continue
+        pixels_out.append(digits[i])
+        probabilities_out.append(whole[i])
+    return np.stack(pixels_out), np.stack(probabilities_out)
+
+
+def candidate_inputs(digits, pairs):
+    """What to classify for `resolve`: the digits, then each pair's two pieces."""
+    return np.concatenate([digits] + [pairs[i] for i in pairs])
+
+
+def read_digits(classifier, raw, name="image"):
+    """Encoded image bytes -> (pixels [n, 28, 28, 1], probabilities [n, 10]): the number in it,
+    digit by digit, left to right; the errors of image_to_digits."""
+    digits, pairs = image_to_candidates(raw, name)
+    return resolve(digits, pairs, np.asarray(classifier.predict(candidate_inputs(digits, pairs))))
 
 
 def read_encoded(classifier, encoded):
@@ -103,11 +157,11 @@ def read_encoded(classifier, encoded):
     numbers = []
     for raw in encoded:
         try:
-            digits = image_to_digits(raw)
+            _, probabilities = read_digits(classifier, raw)
         except ImageError:
             numbers.append(None)
             continue
-        numbers.append("".join(str(d) for d in np.argmax(classifier.predict(digits), axis=-1)))
+        numbers.append("".join(str(d) for d in np.argmax(probabilities, axis=-1)))
     return numbers
 
 
@@ -140,26 +194,28 @@ def classify(classifier, paths, pixels=None):
     TouchingDigitsError where digits touch). With a dict `pixels`, the 28x28
     inputs the model saw are stored there for each path ([n, 28, 28, 1]).
     """
-    loaded = {}
+    loaded, inputs = {}, {}
     for path in paths:
         try:
-            loaded[path] = load_digits(path)
+            loaded[path] = image_to_candidates(_read(path), path)
+            inputs[path] = candidate_inputs(*loaded[path])
         except ImageError as e:
             loaded[path] = e
-    readable = [path for path in paths if not isinstance(loaded[path], ImageError)]
-    if readable:  # One batch for every digit of every file.
-        flat = classifier.predict(np.concatenate([loaded[p] for p in readable]))
-        split = np.split(flat, np.cumsum([len(loaded[p]) for p in readable])[:-1])
+    readable = list(inputs)
+    if readable:  # One batch for every digit (and doubtful pair) of every file.
+        flat = classifier.predict(np.concatenate([inputs[p] for p in readable]))
+        split = np.split(flat, np.cumsum([len(inputs[p]) for p in readable])[:-1])
     probabilities = dict(zip(readable, split)) if readable else {}
     for path in paths:
         if path not in probabilities:
             yield path, None, None, loaded[path]
             continue
+        read_pixels, read = resolve(*loaded[path], probabilities[path])
         if pixels is not None:
-            pixels[path] = loaded[path]
-        digits = np.argmax(probabilities[path], axis=-1)
+            pixels[path] = read_pixels
+        digits = np.argmax(read, axis=-1)
         yield (path, "".join(str(d) for d in digits),
-               [float(p[d]) for p, d in zip(probabilities[path], digits)], None)
+               [float(p[d]) for p, d in zip(read, digits)], None)
 
 
 def default_model():

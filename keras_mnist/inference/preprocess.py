@@ -22,7 +22,7 @@ phone model); variable sizes run in TensorFlow (`predict`, the SavedModel).
 
 import tensorflow as tf
 
-from keras_mnist.inference.image_ops import (block_quantile, dim, interpolation_matrix, lower_triangle, otsu,
+from keras_mnist.inference.image_ops import (block_quantiles, dim, interpolation_matrix, lower_triangle, otsu,
                                              plane_projection, positions, quantile, resampling_matrix)
 
 SIZE, FIT = 28, 20
@@ -97,12 +97,22 @@ def _grey_inkness(image):
     return tf.reshape(tf.reduce_sum(deviation * direction[:, None], 0), [h, w])
 
 
-def _subtract_background(ink):
-    """Removes a smooth background: a low quantile per block, interpolated between blocks."""
+def _background_quantiles(ink):
+    """The low quantile of each block [G, G] and of each band along either side ([B, 1], [1, B]).
+
+    One histogram comparison of the image serves all three grids.
+    """
+    flat = tf.reshape(ink, [-1])
+    lo, hi = tf.reduce_min(flat), tf.reduce_max(flat) + _EPS
+    return block_quantiles(ink, BACKGROUND_QUANTILE, [(BLOCKS, BLOCKS), (BANDS, 1), (1, BANDS)], lo, hi)
+
+
+def _subtract_background(ink, background):
+    """Removes a smooth background: a low quantile per block (`background` [G, G]), interpolated
+    between blocks."""
     h, w = dim(ink, 0), dim(ink, 1)
     flat = tf.reshape(ink, [1, -1])
     lo, hi = tf.reduce_min(flat, -1), tf.reduce_max(flat, -1) + _EPS
-    background = block_quantile(ink, BACKGROUND_QUANTILE, BLOCKS, lo[0], hi[0])  # [G, G]
     # A block that is nearly all ink (a thick stroke, a tight crop) shows no paper:
     # its estimate stands far above a plane through the blocks (uneven light is
     # smooth); it gets the plane's value, fitted again without it.
@@ -117,18 +127,15 @@ def _subtract_background(ink):
     return ink - smooth
 
 
-def _subtract_band_background(ink):
-    """A narrow frame's background: a low quantile per band across its short side, interpolated.
+def _subtract_band_background(ink, by_rows, by_cols):
+    """A narrow frame's background: a low quantile per band across its short side (`by_rows`
+    [B, 1] for a tall frame, `by_cols` [1, B] for a wide one), interpolated.
 
     Where a blurred digit fills a narrow frame (a low-resolution crop of a 1) every
     block of the BLOCKS x BLOCKS grid is ink, and so is its background estimate; a
     band across the whole short side still reaches the lighter edges (see ink_map).
     """
     h, w = dim(ink, 0), dim(ink, 1)
-    flat = tf.reshape(ink, [-1])
-    lo, hi = tf.reduce_min(flat), tf.reduce_max(flat) + _EPS
-    by_rows = block_quantile(ink, BACKGROUND_QUANTILE, BANDS, lo, hi, col_blocks=1)  # [B, 1]
-    by_cols = block_quantile(ink, BACKGROUND_QUANTILE, 1, lo, hi, col_blocks=BANDS)  # [1, B]
     tall = tf.matmul(interpolation_matrix(h, BANDS), by_rows)  # [h, 1]
     wide = tf.matmul(by_cols, interpolation_matrix(w, BANDS), transpose_b=True)  # [1, w]
     return ink - tf.where(h >= w, tall, wide)
@@ -202,13 +209,14 @@ def mnist_like(image):
 def ink_map(image):
     """A decoded image [h, w, C] (0-255) -> (ink [h, w]: 0 on the paper, 1 on the ink; ink found: bool [])."""
     inkness = _grey_inkness(tf.cast(image, tf.float32))
-    ink, found = _stretch(_subtract_background(inkness))
+    blocks, by_rows, by_cols = _background_quantiles(inkness)
+    ink, found = _stretch(_subtract_background(inkness, blocks))
     # A narrow frame where the blocks find no ink gets one more look, with bands across
     # its short side (issue 22: a blurred 1 cropped edge to edge). Every image with ink
     # found keeps exactly its answer; a blank frame is flat across its bands too.
     h, w = tf.cast(dim(inkness, 0), tf.float32), tf.cast(dim(inkness, 1), tf.float32)
     narrow = tf.maximum(h, w) >= NARROW * tf.minimum(h, w)
-    band_ink, band_found = _stretch(_subtract_band_background(inkness))
+    band_ink, band_found = _stretch(_subtract_band_background(inkness, by_rows, by_cols))
     use_bands = narrow & band_found & tf.logical_not(found)
     return tf.where(use_bands, band_ink, ink), found | use_bands
 

@@ -16,8 +16,11 @@ end (issue 22: the number renderings' touching digits, refused before, are mostl
 read right now). Where such a cut would cross much ink (digits overlapping, not
 touching) the caller says they touch, and does not guess. Two touching digits no
 wider than one digit (a 1 touching a 2) are not recognised: they are read as one
-digit. (A "neck" test alone, a thin column with tall ink on both sides, took 5 %
-of single MNIST training digits for touching ones.) Ink on all four edges (a
+digit by `digit_masks`; `pair_cut` offers such a blob cut in two, and the
+caller keeps the cut only where the model doubts the whole blob and reads the
+two pieces surely (`inference.predict.read_digits`). (A "neck" test alone, a thin
+column with tall ink on both sides, took 5 % of single MNIST training digits for
+touching ones.) Ink on all four edges (a
 tight crop) and pieces not side by side on one line are one digit, as before.
 numpy and scipy only: this runs beside the model (`predict`, the demo), not
 inside a SavedModel or phone model.
@@ -49,6 +52,11 @@ TOUCHING_IN_NUMBER = 1.1
 # of training digits (1,500 digits, 434 numbers; DIGIT_WIDTH 0.75 read 92.4 % of the
 # scanned numbers, 0.9 92.9 %).
 DIGIT_WIDTH, MAX_DIGITS, CUT_REACH, NECK = 0.9, 5, 0.5, 0.5
+# A digit at least PAIR_WIDTH times as wide as tall (or as the number's tallest digit) may
+# be two touching digits no wider than one (a 1 touching a 2): `pair_cut` cuts it at its
+# thinnest column within PAIR_REACH of the middle (as a share of half the width), where
+# that column holds at most NECK times the blob's median column of ink.
+PAIR_WIDTH, PAIR_REACH = 0.7, 0.7
 
 
 class TouchingDigits(Exception):
@@ -110,20 +118,51 @@ def digit_masks(ink):
     return sorted(masks, key=lambda m: np.average(np.nonzero(m)[1]))
 
 
-def _cut(ink, mask, left, right, tallest):
+def pair_cut(ink, masks):
+    """Ink map [h, w] and digit_masks' masks -> {i: (left mask, right mask)} for each digit i
+    wide enough to be two touching digits, cut where its ink is thinnest near its middle.
+
+    Only a candidate: whether it is two digits is the classifier's call (the caller's).
+    """
+    ink = np.asarray(ink, np.float32)
+    boxes = [_ink_box(ink * mask) for mask in masks]
+    tallest = max((bottom - top for top, bottom, _, _ in filter(None, boxes)), default=0)
+    pairs = {}
+    for i, (mask, box) in enumerate(zip(masks, boxes)):
+        if box is None:
+            continue
+        top, bottom, left, right = box
+        if right - left >= PAIR_WIDTH * max(bottom - top, tallest):
+            try:
+                pairs[i] = tuple(_cut(ink, mask, left, right, tallest, pieces=2, reach=PAIR_REACH))
+            except TouchingDigits:
+                pass  # No thin column near the middle: not two digits that just touch.
+    return pairs
+
+
+def _ink_box(ink):
+    """(top, bottom, left, right) of the ink above preprocess.BOX_INK, or None."""
+    rows, cols = np.flatnonzero((ink > preprocess.BOX_INK).any(1)), np.flatnonzero((ink > preprocess.BOX_INK).any(0))
+    if not len(rows):
+        return None
+    return rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+
+
+def _cut(ink, mask, left, right, tallest, pieces=None, reach=CUT_REACH):
     """Touching digits (ink and mask [h, w] of one blob, its columns left:right) -> one mask per
     digit, cut where the ink is thinnest near where equal shares of the width would end.
 
     TouchingDigits where a cut would cross much ink (digits overlapping, not just touching).
     """
     width = right - left
-    pieces = int(np.clip(round(width / (DIGIT_WIDTH * tallest)), 2, MAX_DIGITS))
+    if pieces is None:
+        pieces = int(np.clip(round(width / (DIGIT_WIDTH * tallest)), 2, MAX_DIGITS))
     profile = ndimage.uniform_filter1d((ink * mask)[:, left:right].sum(0), max(1, round(0.05 * tallest)))
     typical = np.median(profile[profile > 0])
     cuts = [0]
     for j in range(1, pieces):
-        centre, reach = j * width / pieces, CUT_REACH * width / pieces
-        lo, hi = int(max(cuts[-1] + 1, centre - reach)), int(min(width - 1, centre + reach)) + 1
+        centre, reach_px = j * width / pieces, reach * width / pieces
+        lo, hi = int(max(cuts[-1] + 1, centre - reach_px)), int(min(width - 1, centre + reach_px)) + 1
         if lo >= hi:
             raise TouchingDigits("digits touch")
         cut = lo + int(np.argmin(profile[lo:hi]))

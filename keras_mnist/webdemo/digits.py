@@ -47,12 +47,12 @@ def to_model_input(raw, name="image"):
     return _model_input(raw, name, predict.image_to_pixels)
 
 
-def to_model_inputs(raw, name="image"):
-    """Encoded image bytes -> float32 [n, 28, 28, 1]: the digits of a number, left to right
-    (n = 1: to_model_input's pixels); or InputError, also where digits touch."""
+def to_candidates(raw, name="image"):
+    """Encoded image bytes -> predict.image_to_candidates' (digits, pairs), for predict.resolve;
+    or InputError."""
     from keras_mnist.inference import predict
 
-    return _model_input(raw, name, predict.image_to_digits)
+    return _model_input(raw, name, predict.image_to_candidates)
 
 
 def _model_input(raw, name, convert):

@@ -55,9 +55,12 @@ class Classifier:
         self.lock = threading.Lock()
 
     def classify(self, raw, name="image"):
-        pixels = digits.to_model_inputs(raw, name)
+        from keras_mnist.inference import predict
+
+        candidates = digits.to_candidates(raw, name)
         with self.lock:
-            probabilities = np.asarray(self.model.predict(pixels))
+            read = np.asarray(self.model.predict(predict.candidate_inputs(*candidates)))
+        pixels, probabilities = predict.resolve(*candidates, read)
         if len(pixels) > 1:  # A number: its digits, each one's probability, the inputs side by side.
             read = np.argmax(probabilities, -1)
             return {"number": "".join(str(d) for d in read),
