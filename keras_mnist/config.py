@@ -99,16 +99,18 @@ TABLE = (
           "--model=cnn: classifier head: gap = 1x1 conv to the classes, global average pooling; "
           "depthwise = first a depthwise conv over the whole final map (a learned pooling).",
           enum_values=["gap", "depthwise"]),
-    # Recipe. Dropout 0.4 rather than the notebook's 1.0: with augmentation on,
-    # the full rates underfit in 20 epochs (chosen on a 10,000-image validation split).
-    _flag(RECIPE, flags.DEFINE_float, "dropout_scale", 0.4,
+    # Recipe: the compact presets' (no dropout, mild augmentation, peak lr 0.1, label
+    # smoothing 0.05); on 10,000 held-out training images it beat the earlier defaults
+    # (dropout 0.4x, rotation 10, shift 2, lr 0.05, smoothing 0.1) on seeds 1 and 2
+    # (docs/experiments.md, issue 20).
+    _flag(RECIPE, flags.DEFINE_float, "dropout_scale", 0.0,
           "Multiplies every dropout rate of the architecture (0 turns dropout off).",
           lower_bound=0.0, upper_bound=3.0),
     _flag(RECIPE, flags.DEFINE_integer, "epochs", 20, "Passes over the training set.", lower_bound=1),
     _flag(RECIPE, flags.DEFINE_integer, "batch_size", 128, "Training batch size.",
           lower_bound=1, upper_bound=60000),
     _flag(RECIPE, flags.DEFINE_enum, "optimizer", "sgd", "Optimizer.", enum_values=["sgd", "adam", "adamw"]),
-    _flag(RECIPE, flags.DEFINE_float, "learning_rate", 0.05,
+    _flag(RECIPE, flags.DEFINE_float, "learning_rate", 0.1,
           "Peak learning rate (the constant one with --schedule=constant).", lower_bound=0.0),
     _flag(RECIPE, flags.DEFINE_float, "momentum", 0.9, "SGD momentum (Adam's beta_1).",
           lower_bound=0.0, upper_bound=0.999),
@@ -122,13 +124,13 @@ TABLE = (
           enum_values=["constant", "cosine", "onecycle"]),
     _flag(RECIPE, flags.DEFINE_float, "warmup_fraction", 0.2,
           "Share of all training steps spent warming up (onecycle only).", lower_bound=0.0, upper_bound=0.9),
-    _flag(RECIPE, flags.DEFINE_float, "label_smoothing", 0.1, "Label smoothing of the training loss.",
+    _flag(RECIPE, flags.DEFINE_float, "label_smoothing", 0.05, "Label smoothing of the training loss.",
           lower_bound=0.0, upper_bound=0.5),
     # Augmentation (training only; 0 turns each off).
-    _flag(RECIPE, flags.DEFINE_float, "augment_rotation", 10.0,
+    _flag(RECIPE, flags.DEFINE_float, "augment_rotation", 5.0,
           "Random rotation of training digits, up to this many degrees either way.",
           lower_bound=0.0, upper_bound=45.0),
-    _flag(RECIPE, flags.DEFINE_float, "augment_shift", 2.0,
+    _flag(RECIPE, flags.DEFINE_float, "augment_shift", 1.0,
           "Random shift of training digits, up to this many pixels each axis.", lower_bound=0.0, upper_bound=8.0),
     _flag(RECIPE, flags.DEFINE_float, "augment_scale", 0.0,
           "Random scale of training digits, 1 +- this fraction (--augmentation=affine only).",
