@@ -21,7 +21,12 @@ def _table(capsys, rendering, limit, header):
 
 
 def test_prints_a_markdown_table(mnist, capsys):
-    _table(capsys, "crop", 20, "| rendering | original test images | `predict` | `serve_image_bytes` |")
+    out = _table(capsys, "crop", 40, "| rendering | original test images | `predict` | `serve_image_bytes` |")
+    original, by_predict, by_signature = (float(cell.strip(" %")) for cell in [
+        line for line in out.splitlines() if line.startswith("| crop |")][0].strip("|").split("|")[1:])
+    # predict's Python path and the SavedModel's own graph are two implementations: they agree.
+    assert by_predict == by_signature
+    assert 90.0 <= by_predict <= original
 
 
 def test_unknown_rendering_and_missing_model_are_one_line_errors(tmp_path):
