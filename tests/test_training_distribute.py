@@ -7,7 +7,7 @@ import sys
 import pytest
 import tensorflow as tf
 
-from conftest import quick_config
+from conftest import EARLIER_RECIPE, quick_config
 from keras_mnist.inference import evaluate, load
 from keras_mnist.training import distribute, recipe, trainer
 
@@ -151,7 +151,7 @@ def test_two_workers_train_together_and_only_the_chief_exports(mnist, tmp_path):
                                                      "task": {"type": "worker", "index": index}}))
         processes.append(subprocess.Popen(
             [sys.executable, "-m", "keras_mnist.train", "--strategy=multi_worker", "--train_size=1000",
-             "--epochs=2", "--batch_size=64", f"--workdir={tmp_path}/run",
+             "--epochs=2", "--batch_size=64", *EARLIER_RECIPE, f"--workdir={tmp_path}/run",
              f"--export_dir={tmp_path}/models", "--noexport_tflite", "--verbose=2"],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env))
     outputs = []
