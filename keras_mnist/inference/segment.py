@@ -142,7 +142,8 @@ def pair_cut(ink, masks):
 
 def _ink_box(ink):
     """(top, bottom, left, right) of the ink above preprocess.BOX_INK, or None."""
-    rows, cols = np.flatnonzero((ink > preprocess.BOX_INK).any(1)), np.flatnonzero((ink > preprocess.BOX_INK).any(0))
+    inked = ink > preprocess.BOX_INK
+    rows, cols = np.flatnonzero(inked.any(1)), np.flatnonzero(inked.any(0))
     if not len(rows):
         return None
     return rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
