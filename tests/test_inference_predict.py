@@ -129,6 +129,32 @@ def test_a_pair_is_kept_only_where_the_model_reads_it_more_surely_than_the_whole
     np.testing.assert_array_equal(pixels, digits)
 
 
+def test_only_doubted_digits_have_their_pieces_read():
+    """read_candidates asks the model about a cut digit's pieces only where it doubts the whole."""
+    ink = np.zeros((28, 56), np.float32)
+    ink[6:22, 8:14] = ink[6:22, 40:48] = 1.0
+    left, right = np.zeros_like(ink), np.zeros_like(ink)
+    left[:, :28], right[:, 28:] = 1.0, 1.0
+    found = predict.Candidates(np.zeros((1, 28, 28, 1), np.float32), ink, {0: (left, right)})
+    for whole, calls_wanted, read_wanted in ((0.99, [1], "2"), (0.9, [1, 2], "12")):
+        calls = []
+
+        def model(pixels):
+            calls.append(len(pixels))
+            if len(calls) == 1:  # The digit: a 2, as sure as `whole`.
+                return np.eye(10, dtype=np.float32)[[2]] * whole
+            return np.eye(10, dtype=np.float32)[[1, 2]]  # The pieces: a 1 and a 2, sure.
+
+        pixels, read = predict.read_candidates(model, [found])[0]
+        assert calls == calls_wanted
+        assert "".join(str(d) for d in np.argmax(read, -1)) == read_wanted
+        assert len(pixels) == len(read_wanted)
+    # Several images in one batch: each keeps its own reading.
+    readings = predict.read_candidates(lambda pixels: np.eye(10, dtype=np.float32)[[7] * len(pixels)],
+                                       [found, found._replace(cuts={})])
+    assert [len(p) for p, _ in readings] == [1, 1]
+
+
 def touching_pair(mnist, labels, overlap=1, scale=5):
     """A PNG of two test digits `overlap` MNIST px into each other, dark on light."""
     import io

@@ -21,7 +21,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, REPO)
 
 from keras_mnist import data  # noqa: E402
-from keras_mnist.inference import load, predict, preprocess, renderings, segment  # noqa: E402
+from keras_mnist.inference import load, predict, renderings, segment  # noqa: E402
 
 
 def candidates(classifier, encoded, truths):
@@ -29,16 +29,17 @@ def candidates(classifier, encoded, truths):
     rows = []
     for raw, truth in zip(encoded, truths):
         try:
-            digits, pairs = predict.image_to_candidates(raw)
+            found = predict.image_to_candidates(raw)
         except predict.ImageError:
             rows.append((truth, None))
             continue
-        probabilities = np.asarray(classifier.predict(predict.candidate_inputs(digits, pairs)))
-        ink = preprocess.number_ink_map(preprocess.decode(raw))[0].numpy()
-        boxes = [segment._ink_box(ink * mask) for mask in segment.digit_masks(ink)]
+        # Every cut's pieces, doubted or not, so that each rule can be applied after.
+        pieces = [found.pieces(i) for i in found.cuts]
+        probabilities = np.asarray(classifier.predict(np.concatenate([found.digits] + pieces)))
+        boxes = [segment.ink_box(found.ink * mask) for mask in segment.digit_masks(found.ink)]
         tallest = max(b[1] - b[0] for b in boxes if b)
-        ratios = {i: (boxes[i][3] - boxes[i][2]) / max(boxes[i][1] - boxes[i][0], tallest) for i in pairs}
-        rows.append((truth, len(digits), ratios, probabilities))
+        ratios = {i: (boxes[i][3] - boxes[i][2]) / max(boxes[i][1] - boxes[i][0], tallest) for i in found.cuts}
+        rows.append((truth, len(found.digits), ratios, probabilities))
     return rows
 
 

@@ -14,6 +14,7 @@ model reads it better as two digits that touch (`read_digits`).
 """
 
 import os
+from typing import NamedTuple
 
 import numpy as np
 
@@ -84,12 +85,28 @@ def image_to_digits(raw, name="image"):
     TouchingDigitsError where digits touch, ImageError where the bytes are not an image.
     Touching digits no wider than one are one digit here; `read_digits` tells them apart.
     """
-    return image_to_candidates(raw, name)[0]
+    return image_to_candidates(raw, name).digits
+
+
+class Candidates(NamedTuple):
+    """What an image may be read as: its digits, and where some may be two touching digits."""
+
+    digits: np.ndarray  # float32 [n, 28, 28, 1]: image_to_digits' digits.
+    ink: np.ndarray  # The number's ink map [h, w] (preprocess.number_ink_map).
+    cuts: dict  # {i: (left mask, right mask)}: digit i cut in two (segment.pair_cut).
+
+    def pieces(self, i):
+        """Digit i's two pieces, each made MNIST-like: float32 [2, 28, 28, 1]."""
+        import tensorflow as tf
+
+        from keras_mnist.inference import preprocess
+
+        return np.stack([preprocess.fit_ink(tf.constant(self.ink * mask)).numpy() for mask in self.cuts[i]])
 
 
 def image_to_candidates(raw, name="image"):
-    """Encoded image bytes -> (digits [n, 28, 28, 1], {i: [2, 28, 28, 1]}): image_to_digits' digits,
-    and digit i cut in two where it may be two touching digits (segment.pair_cut)."""
+    """Encoded image bytes -> Candidates: image_to_digits' digits, and each digit wide enough
+    to be two touching digits cut in two (segment.pair_cut). The errors of image_to_digits."""
     import tensorflow as tf
 
     from keras_mnist.inference import decode, preprocess, segment
@@ -107,19 +124,18 @@ def image_to_candidates(raw, name="image"):
         masks = segment.digit_masks(ink)
     except segment.TouchingDigits:
         raise TouchingDigitsError(f"{name}: digits touch; they cannot be read apart (write them apart)") from None
-    def fitted(masks):
-        return np.stack([preprocess.fit_ink(tf.constant(ink * mask)).numpy() for mask in masks])
-
-    pairs = {i: fitted(pair) for i, pair in segment.pair_cut(ink, masks).items()}
     if len(masks) <= 1:
-        return pixels.numpy()[None], pairs
-    return fitted(masks), pairs
+        digits = pixels.numpy()[None]
+    else:
+        digits = np.stack([preprocess.fit_ink(tf.constant(ink * mask)).numpy() for mask in masks])
+    return Candidates(digits, ink, segment.pair_cut(ink, masks))
 
 
 def resolve(digits, pairs, probabilities):
-    """(digits [n, 28, 28, 1], pairs, probabilities [n + 2 * len(pairs), 10]) -> the reading:
-    (pixels [m, 28, 28, 1], probabilities [m, 10]), each doubtful digit replaced by its two
-    pieces where the model doubts the whole and reads the pair surely (DOUBT_WHOLE, SURE_PAIR).
+    """(digits [n, 28, 28, 1], {i: pieces [2, 28, 28, 1]}, probabilities [n + 2 * len(pairs), 10])
+    -> the reading: (pixels [m, 28, 28, 1], probabilities [m, 10]), each doubtful digit replaced
+    by its two pieces where the model doubts the whole and reads the pair surely (DOUBT_WHOLE,
+    SURE_PAIR).
 
     `probabilities` are the model's for `digits`, then for each pair's pieces in `pairs`' order.
     """
@@ -139,16 +155,30 @@ def resolve(digits, pairs, probabilities):
     return np.stack(pixels_out), np.stack(probabilities_out)
 
 
-def candidate_inputs(digits, pairs):
-    """What to classify for `resolve`: the digits, then each pair's two pieces."""
-    return np.concatenate([digits] + [pairs[i] for i in pairs])
+def read_candidates(predict_fn, candidates):
+    """Candidates of several images -> each one's reading (resolve's (pixels, probabilities)).
+
+    Two batches for all of them: every digit first; then only the pieces of the cut digits the
+    model doubts (below DOUBT_WHOLE), so that a clear digit costs no second look.
+    `predict_fn`: float32 [k, 28, 28, 1] -> probabilities [k, 10] (a classifier's predict).
+    """
+    candidates = list(candidates)
+    if not candidates:
+        return []
+    whole = np.split(np.asarray(predict_fn(np.concatenate([c.digits for c in candidates]))),
+                     np.cumsum([len(c.digits) for c in candidates])[:-1])
+    pairs = [{i: c.pieces(i) for i in c.cuts if w[i].max() < DOUBT_WHOLE} for c, w in zip(candidates, whole)]
+    pieces = [pair for p in pairs for pair in p.values()]
+    read = np.asarray(predict_fn(np.concatenate(pieces))) if pieces else np.zeros([0, 10], np.float32)
+    counts = np.cumsum([2 * len(p) for p in pairs])[:-1]
+    return [resolve(c.digits, p, np.concatenate([w, r]))
+            for c, p, w, r in zip(candidates, pairs, whole, np.split(read, counts))]
 
 
 def read_digits(classifier, raw, name="image"):
     """Encoded image bytes -> (pixels [n, 28, 28, 1], probabilities [n, 10]): the number in it,
     digit by digit, left to right; the errors of image_to_digits."""
-    digits, pairs = image_to_candidates(raw, name)
-    return resolve(digits, pairs, np.asarray(classifier.predict(candidate_inputs(digits, pairs))))
+    return read_candidates(classifier.predict, [image_to_candidates(raw, name)])[0]
 
 
 def read_encoded(classifier, encoded):
@@ -194,23 +224,19 @@ def classify(classifier, paths, pixels=None):
     TouchingDigitsError where digits touch). With a dict `pixels`, the 28x28
     inputs the model saw are stored there for each path ([n, 28, 28, 1]).
     """
-    loaded, inputs = {}, {}
+    loaded = {}
     for path in paths:
         try:
             loaded[path] = image_to_candidates(_read(path), path)
-            inputs[path] = candidate_inputs(*loaded[path])
         except ImageError as e:
             loaded[path] = e
-    readable = list(inputs)
-    if readable:  # One batch for every digit (and doubtful pair) of every file.
-        flat = classifier.predict(np.concatenate([inputs[p] for p in readable]))
-        split = np.split(flat, np.cumsum([len(inputs[p]) for p in readable])[:-1])
-    probabilities = dict(zip(readable, split)) if readable else {}
+    readable = [p for p in paths if isinstance(loaded[p], Candidates)]
+    readings = dict(zip(readable, read_candidates(classifier.predict, [loaded[p] for p in readable])))
     for path in paths:
-        if path not in probabilities:
+        if path not in readings:
             yield path, None, None, loaded[path]
             continue
-        read_pixels, read = resolve(*loaded[path], probabilities[path])
+        read_pixels, read = readings[path]
         if pixels is not None:
             pixels[path] = read_pixels
         digits = np.argmax(read, axis=-1)

@@ -125,7 +125,8 @@ def pair_cut(ink, masks):
     Only a candidate: whether it is two digits is the classifier's call (the caller's).
     """
     ink = np.asarray(ink, np.float32)
-    boxes = [_ink_box(ink * mask) for mask in masks]
+    # Boxes of the masks' own ink: digit_masks' boxes are its components', and a cut piece has none.
+    boxes = [ink_box(ink * mask) for mask in masks]
     tallest = max((bottom - top for top, bottom, _, _ in filter(None, boxes)), default=0)
     pairs = {}
     for i, (mask, box) in enumerate(zip(masks, boxes)):
@@ -140,7 +141,7 @@ def pair_cut(ink, masks):
     return pairs
 
 
-def _ink_box(ink):
+def ink_box(ink):
     """(top, bottom, left, right) of the ink above preprocess.BOX_INK, or None."""
     inked = ink > preprocess.BOX_INK
     rows, cols = np.flatnonzero(inked.any(1)), np.flatnonzero(inked.any(0))

@@ -48,8 +48,7 @@ def to_model_input(raw, name="image"):
 
 
 def to_candidates(raw, name="image"):
-    """Encoded image bytes -> predict.image_to_candidates' (digits, pairs), for predict.resolve;
-    or InputError."""
+    """Encoded image bytes -> predict.Candidates, for predict.read_candidates; or InputError."""
     from keras_mnist.inference import predict
 
     return _model_input(raw, name, predict.image_to_candidates)

@@ -54,13 +54,15 @@ class Classifier:
         self.model = model
         self.lock = threading.Lock()
 
+    def _predict(self, pixels):
+        with self.lock:
+            return self.model.predict(pixels)
+
     def classify(self, raw, name="image"):
         from keras_mnist.inference import predict
 
         candidates = digits.to_candidates(raw, name)
-        with self.lock:
-            read = np.asarray(self.model.predict(predict.candidate_inputs(*candidates)))
-        pixels, probabilities = predict.resolve(*candidates, read)
+        pixels, probabilities = predict.read_candidates(self._predict, [candidates])[0]
         if len(pixels) > 1:  # A number: its digits, each one's probability, the inputs side by side.
             read = np.argmax(probabilities, -1)
             return {"number": "".join(str(d) for d in read),
