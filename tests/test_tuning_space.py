@@ -19,6 +19,7 @@ def random_point(seed, **kwargs):
 def test_search_space_gives_valid_training_flags():
     seen = {name: set() for name in ("separable", "conv_groups", "first_stride", "shared_repeats", "head",
                                      "transition_before_pool", "augmentation")}
+    widest = set()
     for seed in range(40):
         _, flags = random_point(seed)
         cfg = config.parse(config.as_argv(flags))  # Every value passes the flags' validators.
@@ -28,7 +29,10 @@ def test_search_space_gives_valid_training_flags():
         space.count_params(flags)  # Every network can be built: no ArchitectureError.
         if seed < 10:
             assert config.build_model(cfg).output_shape == (None, 10)
-        assert all(w % space.WIDTH_STEP == 0 for w in cfg.widths_before_pool + cfg.widths_after_pool)
+        widths = cfg.widths_before_pool + cfg.widths_after_pool
+        assert all(w % space.WIDTH_STEP == 0 for w in widths)
+        assert widths == sorted(widths)  # A ramp: the network never narrows.
+        widest.add(widths[-1])
         if cfg.augmentation == "layers":  # Keras's layers take no scale and no clean epochs.
             assert cfg.augment_scale == 0 and cfg.clean_epochs == 0
         for name in seen:
@@ -37,12 +41,12 @@ def test_search_space_gives_valid_training_flags():
     assert seen == {"separable": {True, False}, "conv_groups": {1, 2, 4}, "first_stride": {1, 2},
                     "shared_repeats": {0, 1, 2, 3}, "head": {"gap", "depthwise"},
                     "transition_before_pool": {True, False}, "augmentation": {"layers", "affine"}}
+    assert len(widest) > 5  # The widths are searched, not fixed.
 
 
 def test_valid_convs_that_would_shrink_the_map_to_nothing_get_same_padding():
     hp, _ = random_point(0)
-    hp.values.update({"first_stride": 2, "convs_before_pool": 3, "convs_after_pool": 4, "pad_after_pool": False,
-                      "width_after_pool_2": 8, "width_after_pool_3": 8})
+    hp.values.update({"first_stride": 2, "convs_before_pool": 3, "convs_after_pool": 4, "pad_after_pool": False})
     flags = space.declare_search_space(hp)
     assert flags["pad_after_pool"] is True  # 13 -> 11 -> 9, pool 4: four valid convs do not fit.
     assert cnn.final_map_size(3, 4, 2, True) == 4
