@@ -39,6 +39,10 @@ _TUNER = flags.DEFINE_enum("tuner", "hyperband", ["hyperband", "bayesian"],
                            "Search algorithm: Hyperband (trials of growing epochs, up to --epochs) "
                            "or Bayesian optimisation (--max_trials trials of --epochs).")
 _MAX_TRIALS = flags.DEFINE_integer("max_trials", 20, "Trials of the Bayesian search.", lower_bound=1)
+_INITIAL_TRIALS = flags.DEFINE_integer(
+    "initial_trials", None,
+    "--tuner=bayesian: random trials before the Gaussian process picks the rest (default: keras-tuner's, "
+    "3 per searched hyperparameter, which makes a search of tens of trials a random one).", lower_bound=1)
 _HYPERBAND_FACTOR = flags.DEFINE_integer("hyperband_factor", 3, "Hyperband's reduction factor.",
                                          lower_bound=2)
 _MAX_PARAMS = flags.DEFINE_integer("max_params", 20_000,
@@ -114,7 +118,7 @@ def main(argv):
         mnist = data.load(FLAGS.data_dir)
         search = tuner.TrainingTuner(
             tuner.make_oracle(_TUNER.value, _MAX_TRIALS.value, FLAGS.epochs, FLAGS.seed,
-                              _HYPERBAND_FACTOR.value),
+                              _HYPERBAND_FACTOR.value, initial_trials=_INITIAL_TRIALS.value),
             base_flags, _MAX_PARAMS.value, mnist, search_architecture=_SEARCH_ARCHITECTURE.value,
             search_recipe=_SEARCH_RECIPE.value, epochs_choices=epochs_choices,
             directory=_TUNE_DIR.value, project_name="search", overwrite=_OVERWRITE.value)

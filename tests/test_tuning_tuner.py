@@ -45,3 +45,19 @@ def test_a_network_over_the_budget_is_refused_before_it_trains(small_mnist, tmp_
     with pytest.raises(keras_tuner.errors.FatalError, match="16,848 trainable parameters > --max_params=8,000"):
         search.run_trial(trial)
     assert not os.path.exists(os.path.join(search.get_trial_dir(trial.trial_id), "run"))
+
+
+def test_bayesian_search_can_start_guided_after_a_few_random_trials(small_mnist, tmp_path):
+    """--initial_trials: after that many finished trials the Gaussian process picks the next one."""
+    oracle = tuner.make_oracle("bayesian", max_trials=20, max_epochs=1, seed=1, initial_trials=2)
+    search = tuner.TrainingTuner(oracle, {"validation_size": 200, "epochs": 1, "verbose": 0}, max_params=5_000,
+                                 mnist=small_mnist, directory=str(tmp_path), project_name="search")
+    fitted = []
+    original = oracle.gpr.fit
+    oracle.gpr.fit = lambda *args, **kwargs: fitted.append(len(args[0])) or original(*args, **kwargs)
+    for score in (0.9, 0.95, 0.97):
+        trial = search.oracle.create_trial("tuner0")
+        search.oracle.update_trial(trial.trial_id, {tuner.OBJECTIVE.name: score})
+        trial.status = "COMPLETED"
+        search.oracle.end_trial(trial)
+    assert fitted == [2]  # Trials 1-2 random; trial 3 from the process fitted to those two.

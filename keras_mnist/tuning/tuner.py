@@ -82,8 +82,11 @@ class TrainingTuner(base_tuner.BaseTuner):
         super().on_trial_end(trial)
 
 
-def make_oracle(kind, max_trials, max_epochs, seed, hyperband_factor=3):
+def make_oracle(kind, max_trials, max_epochs, seed, hyperband_factor=3, initial_trials=None):
     """A Hyperband or Bayesian-optimisation oracle maximising `OBJECTIVE`.
+
+    `initial_trials`: the Bayesian oracle's random trials before its Gaussian process
+    chooses (None: keras-tuner's default, 3 per hyperparameter).
 
     Up to 5 failed trials in a row (diverged trainings) are allowed before
     the search gives up; no trial fails for its size (the space fits it).
@@ -93,7 +96,8 @@ def make_oracle(kind, max_trials, max_epochs, seed, hyperband_factor=3):
         return keras_tuner.oracles.HyperbandOracle(max_epochs=max_epochs, factor=hyperband_factor,
                                                    **common)
     if kind == "bayesian":
-        return keras_tuner.oracles.BayesianOptimizationOracle(max_trials=max_trials, **common)
+        return keras_tuner.oracles.BayesianOptimizationOracle(max_trials=max_trials,
+                                                              num_initial_points=initial_trials, **common)
     raise ValueError(f"unknown tuner {kind!r}; choose hyperband or bayesian")
 
 
