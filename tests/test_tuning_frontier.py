@@ -31,8 +31,10 @@ def test_read_trials_keeps_the_finished_ones_with_their_sizes(tmp_path):
     old.mkdir()
     (old / "trial.json").write_text(json.dumps({"trial_id": "0005", "status": "COMPLETED", "score": 0.993,
                                                 "metrics": {"metrics": {}}, "hyperparameters": {"values": {}}}))
-    (old / "trial.flags").write_text("# trial 0005: 3,328 trainable parameters\n--model=cnn\n")
+    (old / "trial.flags").write_text("# trial 0005: 3,328 trainable parameters\n--model=cnn\n--epochs=8\n")
     trials = frontier.read_trials(search)
+    # A Bayesian search's trial records no epochs: they come from its flagfile.
+    assert {t["trial_id"]: t["epochs"] for t in trials} == {"0000": 3, "0001": 9, "0002": 9, "0004": 9, "0005": 8}
     assert sorted((t["trial_id"], t["params"], t["accuracy"]) for t in trials) == [
         ("0000", 1_800, 0.9912), ("0001", 4_700, 0.9935), ("0002", 2_600, 0.9921), ("0004", 4_100, 0.9901),
         ("0005", 3_328, 0.993)]

@@ -62,8 +62,12 @@ def read_trials(tune_dir):
         if params is None:
             continue
         values = trial.get("hyperparameters", {}).get("values", {})
+        # Hyperband records each trial's epochs, a Bayesian search with --epochs_choices its choice;
+        # otherwise every trial trained the search's --epochs, written in its flagfile.
+        epochs = values.get("tuner/epochs", values.get("epochs")) or _flagfile_epochs(
+            os.path.join(folder, TRIAL_FLAGFILE))
         trials.append({"trial_id": trial["trial_id"], "params": params, "accuracy": float(trial["score"]),
-                       "epochs": values.get("tuner/epochs", values.get("epochs"))})
+                       "epochs": epochs})
     return trials
 
 
@@ -83,6 +87,14 @@ def _flagfile_params(path):
     except (OSError, ValueError, IndexError):
         return None
     return None
+
+
+def _flagfile_epochs(path):
+    try:
+        with open(path) as f:
+            return next((int(line.split("=", 1)[1]) for line in f if line.startswith("--epochs=")), None)
+    except (OSError, ValueError):
+        return None
 
 
 def pareto(trials):
