@@ -125,9 +125,9 @@ def _width_ramp(hp):
     """(widths before the pool, widths after it): a ramp that never narrows.
 
     Three widths are searched: the first conv's, the pool's (the last conv before it;
-    with one conv before the pool, where the ramp after it starts) and the last conv's; sorted, so the network only widens, as the small networks
-    that do well here do (compact.flags: 16, 32 | 32, 32, 32, 48). The convs between
-    are evenly spaced. Three numbers, not one per conv: a search of tens of trials
+    with one conv before the pool, where the ramp after it starts) and the last conv's;
+    sorted, so the network only widens, as the small networks that do well here do
+    (compact.flags: 16, 32 | 32, 32, 32, 48). The convs between are evenly spaced. Three numbers, not one per conv: a search of tens of trials
     cannot sample eight independent widths (an early search's networks narrowed to 4
     channels mid-way and did worse).
     """
@@ -137,7 +137,6 @@ def _width_ramp(hp):
                                 hp.Int("width_pool", 4, 24, step=WIDTH_STEP),
                                 hp.Int("width_last", 8, 32, step=WIDTH_STEP)])
     widths_before = [first + (pool - first) * i / max(before - 1, 1) for i in range(before)]
-    widths_before[-1] = pool if before > 1 else first
     widths_after = [pool + (last - pool) * (i + 1) / after for i in range(after)]
     return widths_before, widths_after
 
