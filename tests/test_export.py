@@ -53,7 +53,11 @@ def test_reexport_of_a_committed_model_predicts_the_same_keeps_its_temperature_a
         new, old = (evaluate.evaluate(load.classifier(os.path.normpath(os.path.join(folder, entry["file"]))), x, y)
                     for folder in (version, committed))
         np.testing.assert_array_equal(new.predictions, old.predictions, err_msg=form)
-        np.testing.assert_allclose(new.probabilities, old.probabilities, atol=1e-5, err_msg=form)
+        # int8: the quantization is calibrated with the float model, whose arithmetic differs between
+        # instruction sets (oneDNN's AVX-512 and AVX2 kernels); a probability on a rounding boundary can
+        # land one output step (1/256) away. Elsewhere, and in every answer, the same.
+        atol = 1 / 256 + 1e-6 if form == "tflite_int8" else 1e-5
+        np.testing.assert_allclose(new.probabilities, old.probabilities, atol=atol, err_msg=form)
         accuracies[form] = old.accuracy
         # The card describes the new files, measured on the test images it was given.
         assert entry["test_accuracy"] == pytest.approx(old.accuracy, abs=1e-9), form
