@@ -69,6 +69,10 @@ _SEARCH_RECIPE = flags.DEFINE_boolean(
     "Search the training recipe (optimizer, learning rate, schedule, batch, weight decay, "
     "label smoothing, augmentation); --nosearch_recipe keeps the training flags given. "
     "The dropout is searched either way.")
+_FIX = flags.DEFINE_list(
+    "fix", [],
+    "Searched hyperparameters held at one value, name=value, e.g. separable=true,shared_repeats=0: "
+    "a search narrowed to where earlier trials did well (names: docs/tuning.md).")
 _OVERWRITE = flags.DEFINE_boolean("overwrite", False,
                                   "Start the search over instead of resuming --tune_dir.")
 
@@ -96,6 +100,18 @@ def _epochs_choices(values, tuner_kind):
     return tuple(choices)
 
 
+def _fixes(values):
+    """--fix as {name: text}; a one-line error for an item that is not name=value."""
+    fixes = {}
+    for item in values:
+        name, sep, text = item.partition("=")
+        if not sep or not name.strip() or not text.strip():
+            sys.exit(f"error: --fix takes name=value items, e.g. --fix=separable=true,shared_repeats=0; "
+                     f"got {item!r}")
+        fixes[name.strip()] = text.strip()
+    return fixes
+
+
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
@@ -104,6 +120,12 @@ def main(argv):
     if FLAGS.validation_size <= 0:
         sys.exit("error: the search scores trials on a validation split: --validation_size must be > 0")
     epochs_choices = _epochs_choices(_EPOCHS_CHOICES.value, _TUNER.value)
+    searched = dict(search_architecture=_SEARCH_ARCHITECTURE.value, search_recipe=_SEARCH_RECIPE.value,
+                    epochs_choices=epochs_choices)
+    try:
+        hyperparameters = tuner.fixed_hyperparameters(_fixes(_FIX.value), **searched)
+    except tuner.FixError as e:
+        sys.exit(f"error: {e}")
     logging.set_verbosity(logging.WARNING)
     # keras-tuner prints every failed trial's traceback; the tuner prints one line instead.
     kt_config.DEBUG = False
@@ -118,9 +140,9 @@ def main(argv):
         mnist = data.load(FLAGS.data_dir)
         search = tuner.TrainingTuner(
             tuner.make_oracle(_TUNER.value, _MAX_TRIALS.value, FLAGS.epochs, FLAGS.seed,
-                              _HYPERBAND_FACTOR.value, initial_trials=_INITIAL_TRIALS.value),
-            base_flags, _MAX_PARAMS.value, mnist, search_architecture=_SEARCH_ARCHITECTURE.value,
-            search_recipe=_SEARCH_RECIPE.value, epochs_choices=epochs_choices,
+                              _HYPERBAND_FACTOR.value, initial_trials=_INITIAL_TRIALS.value,
+                              hyperparameters=hyperparameters),
+            base_flags, _MAX_PARAMS.value, mnist, **searched,
             directory=_TUNE_DIR.value, project_name="search", overwrite=_OVERWRITE.value)
         search.search()
     except (data.DataError, models.ArchitectureError, tuner.BudgetError) as e:

@@ -119,3 +119,37 @@ def test_search_can_keep_the_architecture_or_the_recipe():
     # Unsearched flags are the command line's: here the reference network.
     search_space = space.SearchSpace({"model": "reference"}, search_architecture=False)
     assert models.count_trainable_params(search_space.build(keras_tuner.HyperParameters())) == 16_848
+
+
+def test_fixed_hyperparameters_are_never_sampled_and_the_rest_are():
+    """--fix: an oracle given the fixed space samples every trial with those values, the others free."""
+    fixed = space.fixed_hyperparameters({"separable": "true", "shared_repeats": "0", "transition_width": "0",
+                                         "weight_decay": "5e-4"})
+    oracle = keras_tuner.oracles.RandomSearchOracle(objective="val_accuracy", max_trials=50, seed=3,
+                                                    hyperparameters=fixed)
+    points = []
+    for i in range(12):
+        hp = oracle.hyperparameters.copy()
+        hp.values = oracle.populate_space(str(i))["values"]
+        points.append(space.declare_search_space(hp, max_params=5_000))
+    assert {p["separable"] for p in points} == {True}
+    assert {p["shared_repeats"] for p in points} == {0} and {p["transition_width"] for p in points} == {0}
+    assert {p["weight_decay"] for p in points} == {5e-4}
+    assert len({tuple(p["widths_after_pool"]) for p in points}) > 3  # The widths are still searched,
+    assert len({p["learning_rate"] for p in points}) > 3  # and so is the rest of the recipe.
+    assert all(space.count_params(p) <= 5_000 for p in points)
+
+
+@pytest.mark.parametrize("fixes, message", [
+    ({"separable": "maybe"}, "--fix: separable=maybe is outside the space; separable is true or false"),
+    ({"width_first": "40"}, "--fix: width_first=40 is outside the space; width_first is 4 to 16"),
+    ({"conv_groups": "3"}, "--fix: conv_groups=3 is outside the space; conv_groups is one of 1, 2, 4"),
+    ({"widths": "8"}, "--fix: widths is not searched here; choose from: separable, conv_groups,"),
+])
+def test_a_fix_outside_the_space_is_refused(fixes, message):
+    with pytest.raises(space.FixError) as error:
+        space.fixed_hyperparameters(fixes)
+    assert str(error.value).startswith(message)
+    # Not searched, not fixable: the recipe's names are unknown to an architecture-only search.
+    with pytest.raises(space.FixError, match="optimizer is not searched here"):
+        space.fixed_hyperparameters({"optimizer": "sgd"}, search_recipe=False)

@@ -30,6 +30,10 @@ class BudgetError(ValueError):
     """No network of the space fits the parameter budget."""
 
 
+class FixError(ValueError):
+    """A --fix names no searched hyperparameter, or gives it a value outside its range."""
+
+
 def declare_search_space(hp, search_architecture=True, search_recipe=True, max_params=None,
                          epochs_choices=()):
     """Declares the search space on `hp` and returns the trial's training flags.
@@ -222,6 +226,53 @@ def min_budget():
                              "pad_after_pool": pad})
                for separable, groups in ((True, 1), (False, 1), (False, 2), (False, 4))
                for stride in (1, 2) for pad in (False, True))
+
+
+def fixed_hyperparameters(fixes, **searched):
+    """The space of `declare_search_space(**searched)` with the `fixes` ({name: text}) held at one value.
+
+    For the oracle (its `hyperparameters`): a fixed hyperparameter is never
+    sampled, and the Bayesian oracle's Gaussian process models only the others,
+    so a search can be narrowed to where earlier trials did well (say
+    separable=true,shared_repeats=0). Each keeps its conditions: conv_groups=2
+    holds where separable is false. Raises FixError for an unknown name or a
+    value outside the hyperparameter's range.
+    """
+    template = keras_tuner.HyperParameters()
+    declare_search_space(template, **searched)
+    config = template.get_config()
+    entries = {entry["config"]["name"]: entry for entry in config["space"]}
+    for name, text in fixes.items():
+        if name not in entries:
+            raise FixError(f"--fix: {name} is not searched here; choose from: {', '.join(entries)}")
+        entry = entries[name]
+        value = _fixed_value(entry, text)
+        entry.update(class_name="Fixed", config={"name": name, "value": value,
+                                                 "conditions": entry["config"]["conditions"]})
+        config["values"][name] = value
+    return keras_tuner.HyperParameters.from_config(config)
+
+
+def _fixed_value(entry, text):
+    """`text` as a value of the hyperparameter `entry` (its config); FixError if outside its range."""
+    kind, hp = entry["class_name"], entry["config"]
+    name = hp["name"]
+    try:
+        if kind == "Boolean":
+            value = {"true": True, "false": False}[text.strip().lower()]
+        elif kind == "Choice":
+            value = type(hp["values"][0])(text)
+            if value not in hp["values"]:
+                raise ValueError
+        else:  # Int, Float
+            value = (int if kind == "Int" else float)(text)
+            if not hp["min_value"] <= value <= hp["max_value"]:
+                raise ValueError
+    except (KeyError, ValueError):
+        allowed = ("true or false" if kind == "Boolean" else "one of " + ", ".join(map(str, hp["values"]))
+                   if kind == "Choice" else f"{hp['min_value']} to {hp['max_value']}")
+        raise FixError(f"--fix: {name}={text} is outside the space; {name} is {allowed}") from None
+    return value
 
 
 class SearchSpace(keras_tuner.HyperModel):

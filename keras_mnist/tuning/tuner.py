@@ -17,7 +17,7 @@ from keras_mnist import config as config_lib
 from keras_mnist import models
 from keras_mnist.training import trainer
 from keras_mnist.tuning.frontier import PARAMS_METRIC, TRIAL_FLAGFILE
-from keras_mnist.tuning.space import BudgetError, SearchSpace, min_budget
+from keras_mnist.tuning.space import BudgetError, FixError, SearchSpace, fixed_hyperparameters, min_budget
 
 OBJECTIVE = keras_tuner.Objective("val_accuracy", direction="max")
 
@@ -82,16 +82,19 @@ class TrainingTuner(base_tuner.BaseTuner):
         super().on_trial_end(trial)
 
 
-def make_oracle(kind, max_trials, max_epochs, seed, hyperband_factor=3, initial_trials=None):
+def make_oracle(kind, max_trials, max_epochs, seed, hyperband_factor=3, initial_trials=None,
+                hyperparameters=None):
     """A Hyperband or Bayesian-optimisation oracle maximising `OBJECTIVE`.
 
     `initial_trials`: the Bayesian oracle's random trials before its Gaussian process
     chooses (None: keras-tuner's default, 3 per hyperparameter).
+    `hyperparameters`: the space with some held fixed (`space.fixed_hyperparameters`).
 
     Up to 5 failed trials in a row (diverged trainings) are allowed before
     the search gives up; no trial fails for its size (the space fits it).
     """
-    common = dict(objective=OBJECTIVE, seed=seed, max_consecutive_failed_trials=5)
+    common = dict(objective=OBJECTIVE, seed=seed, max_consecutive_failed_trials=5,
+                  hyperparameters=hyperparameters)
     if kind == "hyperband":
         return keras_tuner.oracles.HyperbandOracle(max_epochs=max_epochs, factor=hyperband_factor,
                                                    **common)
