@@ -27,7 +27,7 @@ def test_every_preset_parses_and_names_a_registered_model(flagfile):
 # Each preset's network and its parameter budget: the reference network, or a
 # compact one the tuner found under the budget.
 PRESET_PARAMS = {"notebook.flags": (16_848, 16_848), "seed.flags": (16_848, 16_848),
-                 "compact.flags": (7_424, 8_000), "smallest.flags": (6_720, 6_720),
+                 "compact.flags": (7_424, 8_000),
                  "quick.flags": (18_544, 20_000)}
 
 
