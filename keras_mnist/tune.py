@@ -72,7 +72,8 @@ _SEARCH_RECIPE = flags.DEFINE_boolean(
 _FIX = flags.DEFINE_list(
     "fix", [],
     "Searched hyperparameters held at one value, name=value, e.g. separable=true,shared_repeats=0: "
-    "a search narrowed to where earlier trials did well (names: docs/tuning.md).")
+    "a search narrowed to where earlier trials did well (names: docs/tuning.md). For a new search: "
+    "one resumed from --tune_dir keeps the space it was started with.")
 _OVERWRITE = flags.DEFINE_boolean("overwrite", False,
                                   "Start the search over instead of resuming --tune_dir.")
 
@@ -108,6 +109,8 @@ def _fixes(values):
         if not sep or not name.strip() or not text.strip():
             sys.exit(f"error: --fix takes name=value items, e.g. --fix=separable=true,shared_repeats=0; "
                      f"got {item!r}")
+        if name.strip() in fixes:
+            sys.exit(f"error: --fix gives {name.strip()} twice; give each name once")
         fixes[name.strip()] = text.strip()
     return fixes
 

@@ -73,6 +73,7 @@ def test_search_fits_every_trial_to_the_budget_and_writes_a_runnable_flagfile(mn
     (["--fix=separable"], "error: --fix takes name=value items, e.g. --fix=separable=true,shared_repeats=0; "
                           "got 'separable'"),
     (["--fix=width_first=40"], "error: --fix: width_first=40 is outside the space; width_first is 4 to 16"),
+    (["--fix=separable=true,separable=false"], "error: --fix gives separable twice; give each name once"),
 ])
 def test_a_search_that_cannot_run_is_one_line_before_any_trial(tmp_path, argv, message):
     flags_ = [f for f in TINY_SEARCH if not f.startswith("--tuner")] + ["--tuner=bayesian"]

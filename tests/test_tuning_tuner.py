@@ -61,3 +61,25 @@ def test_bayesian_search_can_start_guided_after_a_few_random_trials(small_mnist,
         trial.status = "COMPLETED"
         search.oracle.end_trial(trial)
     assert fitted == [2]  # Trials 1-2 random; trial 3 from the process fitted to those two.
+
+
+def test_a_search_with_fixes_that_turn_on_conditional_hyperparameters(small_mnist, tmp_path):
+    """--fix=optimizer=adamw,augmentation=affine,transition_width=8 turns on hyperparameters that the
+    space's defaults leave off (AdamW's learning rate, the warp's scale, the transition's place): the
+    tuner starts, and every trial holds the fixes and samples those."""
+    fixed = space.fixed_hyperparameters({"optimizer": "adamw", "augmentation": "affine", "transition_width": "8",
+                                         "width_last": "24"})
+    oracle = tuner.make_oracle("bayesian", max_trials=20, max_epochs=1, seed=1, hyperparameters=fixed)
+    search = tuner.TrainingTuner(oracle, {"validation_size": 200, "epochs": 1, "verbose": 0}, max_params=5_000,
+                                 mnist=small_mnist, directory=str(tmp_path), project_name="search")
+    configs = []
+    for _ in range(6):
+        trial = search.oracle.create_trial("tuner0")
+        configs.append(search.trial_config(trial))
+        search.oracle.update_trial(trial.trial_id, {tuner.OBJECTIVE.name: 0.9})
+        trial.status = "COMPLETED"
+        search.oracle.end_trial(trial)
+    assert {c.optimizer for c in configs} == {"adamw"} and {c.augmentation for c in configs} == {"affine"}
+    assert len({c.learning_rate for c in configs}) > 1 and len({c.augment_scale for c in configs}) > 1
+    assert all(c.transition_width in (4, 8) for c in configs)  # 8, or narrowed to fit the budget.
+    assert len({c.transition_before_pool for c in configs}) == 2

@@ -249,8 +249,13 @@ def fixed_hyperparameters(fixes, **searched):
         value = _fixed_value(entry, text)
         entry.update(class_name="Fixed", config={"name": name, "value": value,
                                                  "conditions": entry["config"]["conditions"]})
-        config["values"][name] = value
-    return keras_tuner.HyperParameters.from_config(config)
+    hyperparameters = keras_tuner.HyperParameters.from_config({**config, "values": {}})
+    # Values again, parents first (the space's order): a fix can turn on hyperparameters the
+    # template's defaults left off (optimizer=adamw turns on adamw_learning_rate).
+    for hp in hyperparameters.space:
+        if hyperparameters.is_active(hp):
+            hyperparameters.values[hp.name] = hp.default
+    return hyperparameters
 
 
 def _fixed_value(entry, text):
@@ -264,13 +269,17 @@ def _fixed_value(entry, text):
             value = type(hp["values"][0])(text)
             if value not in hp["values"]:
                 raise ValueError
-        else:  # Int, Float
+        else:  # Int, Float: in the range, and on its step where it has one (widths step by 4).
             value = (int if kind == "Int" else float)(text)
-            if not hp["min_value"] <= value <= hp["max_value"]:
+            step = hp.get("step")
+            if not hp["min_value"] <= value <= hp["max_value"] or (
+                    step and abs((value - hp["min_value"]) / step - round((value - hp["min_value"]) / step)) > 1e-6):
                 raise ValueError
     except (KeyError, ValueError):
+        step = hp.get("step")
         allowed = ("true or false" if kind == "Boolean" else "one of " + ", ".join(map(str, hp["values"]))
-                   if kind == "Choice" else f"{hp['min_value']} to {hp['max_value']}")
+                   if kind == "Choice" else f"{hp['min_value']} to {hp['max_value']}"
+                   + (f" in steps of {step}" if step else ""))
         raise FixError(f"--fix: {name}={text} is outside the space; {name} is {allowed}") from None
     return value
 
