@@ -31,7 +31,8 @@ def trial_statuses(tune_dir):
 
 
 def test_search_fits_every_trial_to_the_budget_and_writes_a_runnable_flagfile(mnist, tmp_path, capsys):
-    run_cli(tune_command, *TINY_SEARCH, f"--tune_dir={tmp_path}/tune", "--max_trials=4", "--max_params=3000")
+    run_cli(tune_command, *TINY_SEARCH, f"--tune_dir={tmp_path}/tune", "--max_trials=4", "--max_params=3000",
+            "--fix=separable=true,optimizer=adamw")
     out = capsys.readouterr().out
     statuses = trial_statuses(tmp_path / "tune")
     # No trial wasted: every sampled network was fitted to the budget and trained.
@@ -46,6 +47,7 @@ def test_search_fits_every_trial_to_the_budget_and_writes_a_runnable_flagfile(mn
         trial_flags = config.parse(flagfile=str(tmp_path / "tune" / "search" / f"trial_{trial['trial_id']}" /
                                                 "trial.flags"))
         assert models.count_trainable_params(config.build_model(trial_flags)) == trial["params"] <= 3000
+        assert trial_flags.separable and trial_flags.optimizer == "adamw"  # --fix held in every trial.
 
     best_flags = tmp_path / "tune" / "best.flags"
     recipe = config.parse(flagfile=str(best_flags))
