@@ -105,13 +105,13 @@ def _fixes(values):
     """--fix as {name: text}; a one-line error for an item that is not name=value."""
     fixes = {}
     for item in values:
-        name, sep, text = item.partition("=")
-        if not sep or not name.strip() or not text.strip():
+        name, sep, text = (part.strip() for part in item.partition("="))
+        if not sep or not name or not text:
             sys.exit(f"error: --fix takes name=value items, e.g. --fix=separable=true,shared_repeats=0; "
                      f"got {item!r}")
-        if name.strip() in fixes:
-            sys.exit(f"error: --fix gives {name.strip()} twice; give each name once")
-        fixes[name.strip()] = text.strip()
+        if name in fixes:
+            sys.exit(f"error: --fix gives {name} twice; give each name once")
+        fixes[name] = text
     return fixes
 
 

@@ -261,22 +261,20 @@ def fixed_hyperparameters(fixes, **searched):
 def _fixed_value(entry, text):
     """`text` as a value of the hyperparameter `entry` (its config); FixError if outside its range."""
     kind, hp = entry["class_name"], entry["config"]
-    name = hp["name"]
+    name, step = hp["name"], hp.get("step")
     try:
         if kind == "Boolean":
-            value = {"true": True, "false": False}[text.strip().lower()]
+            value = {"true": True, "false": False}[text.lower()]
         elif kind == "Choice":
             value = type(hp["values"][0])(text)
             if value not in hp["values"]:
                 raise ValueError
         else:  # Int, Float: in the range, and on its step where it has one (widths step by 4).
             value = (int if kind == "Int" else float)(text)
-            step = hp.get("step")
-            if not hp["min_value"] <= value <= hp["max_value"] or (
-                    step and abs((value - hp["min_value"]) / step - round((value - hp["min_value"]) / step)) > 1e-6):
+            steps = (value - hp["min_value"]) / step if step else 0
+            if not hp["min_value"] <= value <= hp["max_value"] or abs(steps - round(steps)) > 1e-6:
                 raise ValueError
     except (KeyError, ValueError):
-        step = hp.get("step")
         allowed = ("true or false" if kind == "Boolean" else "one of " + ", ".join(map(str, hp["values"]))
                    if kind == "Choice" else f"{hp['min_value']} to {hp['max_value']}"
                    + (f" in steps of {step}" if step else ""))
