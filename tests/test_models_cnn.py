@@ -85,11 +85,32 @@ def test_cnn_family_pad_and_shared_keep_the_map():
     assert isinstance(model.get_layer("shared_conv"), keras.layers.SeparableConv2D)
 
 
+def test_cnn_family_second_pool_halves_the_map_and_adds_no_weights():
+    options = dict(widths_before_pool=[4, 8], transition_width=0, widths_after_pool=[12, 16, 16],
+                   pad_after_pool=True, head="depthwise")
+    one_pool = models.build("cnn", **options)
+    two_pools = models.build("cnn", second_pool_after=2, **options)
+    names = [layer.name for layer in two_pools.layers]
+    # 28 -> 26 -> 24, pool 12, two "same" convs, pool 6, one more conv.
+    assert names.index("conv2b_bn") < names.index("pool2") < names.index("conv2c_conv")
+    assert tuple(two_pools.get_layer("conv2b_bn").output.shape[1:]) == (12, 12, 16)
+    assert tuple(two_pools.get_layer("conv2c_bn").output.shape[1:]) == (6, 6, 16)
+    assert "pool2" not in [layer.name for layer in one_pool.layers]
+    # The depthwise head spans the final map, so only it shrinks: 12x12 -> 6x6 weights per channel.
+    assert (models.count_trainable_params(one_pool) - models.count_trainable_params(two_pools)
+            == (144 - 36) * 16)
+    assert cnn.final_map_size(2, 3, 1, True, 2) == 6
+    assert cnn.final_map_size(2, 3, 1, False, 1) == 1  # 12 -> 10, pool 5 -> 3 -> 1
+    assert cnn.final_map_size(2, 4, 1, False, 2) < 1  # 12 -> 10 -> 8, pool 4 -> 2 -> 0
+
+
 @pytest.mark.parametrize("options, message", [
     (dict(separable=True, conv_groups=2), "--conv_groups needs --noseparable"),
     (dict(widths_before_pool=[8, 12], conv_groups=8), "--conv_groups=8 needs every 3x3 conv's channels after "
                                                       "the first to divide by it; 12 do not"),
     (dict(first_stride=2, widths_before_pool=[8, 8, 8], widths_after_pool=[8, 8]), "first stride 2"),
+    (dict(widths_after_pool=[8, 8], second_pool_after=3), "there are 2 convolutions after the pool; give 0"),
+    (dict(widths_after_pool=[8, 8, 8, 8], second_pool_after=2), "and a second pool shrink 28x28 below 1x1"),
 ])
 def test_cnn_family_refuses_options_that_describe_no_network(options, message):
     with pytest.raises(models.ArchitectureError, match=message):
@@ -110,6 +131,7 @@ def test_count_params_without_building_equals_the_built_network():
             bn_before_relu=bool(rng.integers(2)), pad_after_pool=bool(rng.integers(2)),
             separable=groups == 1 and bool(rng.integers(2)), first_stride=int(rng.integers(1, 3)),
             conv_groups=groups, shared_repeats=int(rng.integers(0, 3)), head=str(rng.choice(cnn.HEADS)))
+        options["second_pool_after"] = int(rng.integers(0, len(options["widths_after_pool"]) + 1))
         try:
             counted = cnn.count_params(**options)
         except models.ArchitectureError:

@@ -12,26 +12,39 @@ CNN_DROPOUT = 0.25
 HEADS = ("gap", "depthwise")
 
 
-def final_map_size(convs_before_pool, convs_after_pool, first_stride=1, pad_after_pool=False):
+def final_map_size(convs_before_pool, convs_after_pool, first_stride=1, pad_after_pool=False,
+                   second_pool_after=0):
     """Side of the map the classifier head sees (< 1: the convs shrink 28x28 to nothing).
 
     The first 3x3 valid conv has stride `first_stride`, the others before the
     pool stride 1; then the 2x2 max-pool; then 3x3 convs, valid or "same"
-    (`pad_after_pool`). The shared block and the transition keep the size.
+    (`pad_after_pool`), with a second 2x2 max-pool after the first
+    `second_pool_after` of them (0: none). The shared block and the transition
+    keep the size.
     """
+    shrink = 0 if pad_after_pool else 2
     size = (contract.IMAGE_SIZE - 3) // first_stride + 1 - 2 * (convs_before_pool - 1)
     size = size // 2 if size >= 2 else 0
-    return size - (0 if pad_after_pool else 2 * convs_after_pool)
+    if second_pool_after:
+        size -= shrink * second_pool_after
+        size = size // 2 if size >= 2 else -1
+        convs_after_pool -= second_pool_after
+    return size - shrink * convs_after_pool if size >= 1 else 0
 
 
 def _check(widths_before_pool, widths_after_pool, transition_width, first_stride, pad_after_pool,
-           separable, conv_groups, head):
+           separable, conv_groups, head, second_pool_after):
     if not widths_before_pool or not widths_after_pool:
         raise ArchitectureError("the cnn family needs at least one convolution before and one after the pool")
-    if final_map_size(len(widths_before_pool), len(widths_after_pool), first_stride, pad_after_pool) < 1:
+    if not 0 <= second_pool_after <= len(widths_after_pool):
+        raise ArchitectureError(f"--second_pool_after={second_pool_after}: there are {len(widths_after_pool)} "
+                                f"convolutions after the pool; give 0 (no second pool) to {len(widths_after_pool)}")
+    if final_map_size(len(widths_before_pool), len(widths_after_pool), first_stride, pad_after_pool,
+                      second_pool_after) < 1:
         raise ArchitectureError(
             f"{len(widths_before_pool)} convolutions before the pool and {len(widths_after_pool)} "
-            f"after it{' (first stride 2)' if first_stride > 1 else ''} shrink 28x28 below 1x1; use fewer")
+            f"after it{' (first stride 2)' if first_stride > 1 else ''}"
+            f"{' and a second pool' if second_pool_after else ''} shrink 28x28 below 1x1; use fewer")
     if head not in HEADS:
         raise ArchitectureError(f"unknown head {head!r}; choose one of: {', '.join(HEADS)}")
     if conv_groups > 1:
@@ -51,7 +64,7 @@ def _check(widths_before_pool, widths_after_pool, transition_width, first_stride
 def cnn_family(dropout_scale=1.0, widths_before_pool=(8, 16), transition_width=8,
                widths_after_pool=(12, 12, 16, 16), bn_before_relu=False, pad_after_pool=False,
                separable=False, first_stride=1, transition_before_pool=False, conv_groups=1,
-               shared_repeats=0, head="gap"):
+               shared_repeats=0, head="gap", second_pool_after=0):
     """The family the tuner searches: the reference network's shape with free widths.
 
     3x3 valid conv blocks of `widths_before_pool`, a 2x2 max-pool, an optional
@@ -70,10 +83,13 @@ def cnn_family(dropout_scale=1.0, widths_before_pool=(8, 16), transition_width=8
     applied N more times after the last conv (each application with its own
     batch norm, added to its input: a residual block unrolled N times);
     `head="depthwise"`: a depthwise conv over the whole final map before the
-    1x1 conv to the classes (see `layers.classifier_head`).
+    1x1 conv to the classes (see `layers.classifier_head`);
+    `second_pool_after=K`: a second 2x2 max-pool after the K-th conv after the
+    first pool (the small networks published for MNIST pool twice, 28 -> 14 -> 7:
+    the later convs cost a quarter of the arithmetic, and see more of the digit).
     """
     _check(widths_before_pool, widths_after_pool, transition_width, first_stride, pad_after_pool,
-           separable, conv_groups, head)
+           separable, conv_groups, head, second_pool_after)
     block = dict(bn_before_relu=bn_before_relu)
     inputs, x = normalized_pixels()
     for i, width in enumerate(widths_before_pool):
@@ -90,6 +106,8 @@ def cnn_family(dropout_scale=1.0, widths_before_pool=(8, 16), transition_width=8
         x = conv_block(x, width, 0.0 if last else CNN_DROPOUT * dropout_scale, f"conv2{chr(97 + i)}",
                        padding="same" if pad_after_pool else "valid", **block, separable=separable,
                        groups=conv_groups)
+        if i + 1 == second_pool_after:
+            x = layers.MaxPooling2D(2, name="pool2")(x)
     if shared_repeats:
         shared = conv_layer(widths_after_pool[-1], "shared_conv", padding="same", separable=separable,
                             groups=conv_groups)
@@ -101,13 +119,14 @@ def cnn_family(dropout_scale=1.0, widths_before_pool=(8, 16), transition_width=8
 
 def count_params(widths_before_pool=(8, 16), transition_width=8, widths_after_pool=(12, 12, 16, 16),
                  bn_before_relu=False, pad_after_pool=False, separable=False, first_stride=1,
-                 transition_before_pool=False, conv_groups=1, shared_repeats=0, head="gap"):
+                 transition_before_pool=False, conv_groups=1, shared_repeats=0, head="gap",
+                 second_pool_after=0):
     """Trainable parameters of `cnn_family(...)`, counted without building it (the tuner's budget).
 
     Equal to `registry.count_trainable_params(cnn_family(...))` (tested); raises the builder's errors.
     """
     _check(widths_before_pool, widths_after_pool, transition_width, first_stride, pad_after_pool,
-           separable, conv_groups, head)
+           separable, conv_groups, head, second_pool_after)
 
     def conv3(c_in, c_out, sep, groups):
         return 9 * c_in + c_in * c_out if sep else 9 * c_in * c_out // groups
@@ -125,6 +144,7 @@ def count_params(widths_before_pool=(8, 16), transition_width=8, widths_after_po
     if shared_repeats:
         total += conv3(channels, channels, separable, conv_groups) + shared_repeats * 2 * channels
     if head == "depthwise":
-        size = final_map_size(len(widths_before_pool), len(widths_after_pool), first_stride, pad_after_pool)
+        size = final_map_size(len(widths_before_pool), len(widths_after_pool), first_stride, pad_after_pool,
+                              second_pool_after)
         total += size * size * channels
     return total + channels * contract.NUM_CLASSES
