@@ -19,7 +19,6 @@ def random_point(seed, **kwargs):
 def test_search_space_gives_valid_training_flags():
     seen = {name: set() for name in ("separable", "conv_groups", "first_stride", "shared_repeats", "head",
                                      "transition_before_pool", "augmentation")}
-    second_pools = set()
     widest = set()
     for seed in range(40):
         _, flags = random_point(seed)
@@ -38,14 +37,10 @@ def test_search_space_gives_valid_training_flags():
             assert cfg.augment_scale == 0 and cfg.clean_epochs == 0
         for name in seen:
             seen[name].add(getattr(cfg, name))
-        # A second pool, where there is one, halfway through the convs after the first.
-        assert cfg.second_pool_after in (0, (len(cfg.widths_after_pool) + 1) // 2)
-        second_pools.add(bool(cfg.second_pool_after))
     # Every new option of the family is searched, each value reached.
     assert seen == {"separable": {True, False}, "conv_groups": {1, 2, 4}, "first_stride": {1, 2},
                     "shared_repeats": {0, 1, 2, 3}, "head": {"gap", "depthwise"},
                     "transition_before_pool": {True, False}, "augmentation": {"layers", "affine"}}
-    assert second_pools == {True, False}
     assert len(widest) > 5  # The widths are searched, not fixed.
 
 
@@ -56,13 +51,6 @@ def test_valid_convs_that_would_shrink_the_map_to_nothing_get_same_padding():
     assert flags["pad_after_pool"] is True  # 13 -> 11 -> 9, pool 4: four valid convs do not fit.
     assert cnn.final_map_size(3, 4, 2, True) == 4
     config.build_model(config.parse(config.as_argv(flags)))
-    # Four valid convs fit after the pool (12 -> 4), but not with a second pool after two of them
-    # (12 -> 8, pool 4 -> 0).
-    hp.values.update({"first_stride": 1, "convs_before_pool": 2, "convs_after_pool": 4, "second_pool": True})
-    flags = space.declare_search_space(hp)
-    assert flags["second_pool_after"] == 2 and flags["pad_after_pool"] is True
-    hp.values.update({"second_pool": False})
-    assert space.declare_search_space(hp)["pad_after_pool"] is False
 
 
 @pytest.mark.parametrize("max_params", [300, 2_000, 5_000])

@@ -46,8 +46,7 @@ def declare_search_space(hp, search_architecture=True, search_recipe=True, max_p
     forced when valid convs would shrink the map to nothing), full, grouped (2
     or 4 groups) or depthwise-separable convs (the latter two at wider widths),
     a shared conv applied 0-3 more times (weight sharing), batch norm before or
-    after the ReLU, a global-average or depthwise classifier head, a second
-    max-pool halfway through the convs after the first or none, and the
+    after the ReLU, a global-average or depthwise classifier head, and the
     dropout. With `max_params`, a network over the budget is narrowed until it
     fits (`fit_to_budget`). The recipe: optimizer and learning rate, schedule
     and warm-up, batch size, weight decay, label smoothing, the augmentation
@@ -87,15 +86,12 @@ def _declare_architecture(hp):
     flags["transition_before_pool"] = bool(flags["transition_width"]) and bool(before)
     flags["widths_after_pool"] = _scaled(after_pool, scale)
     flags["pad_after_pool"] = hp.Boolean("pad_after_pool")
+    if cnn.final_map_size(len(flags["widths_before_pool"]), len(flags["widths_after_pool"]),
+                          flags["first_stride"], False) < 1:
+        flags["pad_after_pool"] = True  # Valid convs would shrink the map to nothing.
     flags["shared_repeats"] = hp.Int("shared_repeats", 0, MAX_SHARED_REPEATS)
     flags["bn_before_relu"] = hp.Boolean("bn_before_relu")
     flags["head"] = hp.Choice("head", list(cnn.HEADS))
-    # Halfway through the convs after the first pool (half of them, rounded up, before it).
-    second_pool = hp.Boolean("second_pool")
-    flags["second_pool_after"] = (len(flags["widths_after_pool"]) + 1) // 2 if second_pool else 0
-    if cnn.final_map_size(len(flags["widths_before_pool"]), len(flags["widths_after_pool"]),
-                          flags["first_stride"], False, flags["second_pool_after"]) < 1:
-        flags["pad_after_pool"] = True  # Valid convs would shrink the map to nothing.
     return flags
 
 
@@ -187,9 +183,7 @@ def simpler_shapes(architecture):
         shape = {**shape, "head": "gap"}
         yield shape
     while len(shape["widths_after_pool"]) > 1:
-        after = shape["widths_after_pool"][:-1]
-        shape = {**shape, "widths_after_pool": after,
-                 "second_pool_after": min(shape.get("second_pool_after", 0), len(after))}
+        shape = {**shape, "widths_after_pool": shape["widths_after_pool"][:-1]}
         yield shape
     while len(shape["widths_before_pool"]) > 1:
         shape = {**shape, "widths_before_pool": shape["widths_before_pool"][:-1]}
