@@ -129,6 +129,18 @@ TABLE = (
           "Share of all training steps spent warming up (onecycle only).", lower_bound=0.0, upper_bound=0.9),
     _flag(RECIPE, flags.DEFINE_float, "label_smoothing", 0.05, "Label smoothing of the training loss.",
           lower_bound=0.0, upper_bound=0.5),
+    # Knowledge distillation (keras_mnist/training/distill.py); off without --teacher.
+    _flag(RECIPE, flags.DEFINE_string, "teacher", None,
+          "Export folder of a trained network (e.g. savedmodels/reference/1) whose softened "
+          "predictions the training also learns from (knowledge distillation). It must not have "
+          "trained on this run's validation images: train it with the same --train_size, "
+          "--validation_size and --seed."),
+    _flag(RECIPE, flags.DEFINE_float, "distill_weight", 0.5,
+          "--teacher: share of the loss taken from the teacher's predictions (the rest from the labels).",
+          lower_bound=0.0, upper_bound=1.0),
+    _flag(RECIPE, flags.DEFINE_float, "distill_temperature", 4.0,
+          "--teacher: temperature that softens both networks' predictions in the teacher's share.",
+          lower_bound=1.0, upper_bound=20.0),
     # Augmentation (training only; 0 turns each off).
     _flag(RECIPE, flags.DEFINE_float, "augment_rotation", 5.0,
           "Random rotation of training digits, up to this many degrees either way.",

@@ -15,7 +15,7 @@ from absl import app, flags, logging  # noqa: E402
 
 from keras_mnist import config, data, models  # noqa: E402
 from keras_mnist.deploy import saved_model  # noqa: E402
-from keras_mnist.training import run_folder, trainer  # noqa: E402
+from keras_mnist.training import distill, run_folder, trainer  # noqa: E402
 
 config.define_flags()
 # The training flags are this program's own: --helpshort lists them.
@@ -30,7 +30,7 @@ def main(argv):
     try:
         trainer.train_and_evaluate(config.from_flags(flags.FLAGS))
     except (data.DataError, models.ArchitectureError, saved_model.ExportError, trainer.TrainingDiverged,
-            run_folder.RunFolderError) as e:
+            run_folder.RunFolderError, distill.TeacherError) as e:
         sys.exit(f"error: {e}")
 
 

@@ -1,4 +1,5 @@
-"""The training recipe: optimizer and schedule, augmentation, loss and metrics, per-epoch seeds."""
+"""The training recipe: optimizer and schedule, augmentation, loss and metrics (a teacher's, with
+--teacher), per-epoch seeds."""
 
 import keras
 import numpy as np
@@ -7,6 +8,7 @@ import tensorflow as tf
 from keras_mnist import config as config_lib
 from keras_mnist import contract
 from keras_mnist.training import augment as augment_lib
+from keras_mnist.training import distill
 
 
 def make_reproducible(config):
@@ -43,11 +45,13 @@ def make_optimizer(config, steps_per_epoch):
     return keras.optimizers.AdamW(lr, beta_1=config.momentum, weight_decay=config.weight_decay)
 
 
-def with_augmentation(model, config):
+def with_augmentation(model, config, teacher=None):
     """`model` behind random rotations and shifts that act only in training.
 
     The augmentation wraps the model rather than living in it, so what is
-    exported is the bare network.
+    exported is the bare network. With a `teacher` (--teacher), the output is
+    the model's probabilities followed by the teacher's on the same augmented
+    batch, in inference mode (`distill`).
     """
     augment = []
     if config.augmentation == "affine":
@@ -61,31 +65,39 @@ def with_augmentation(model, config):
         shift = config.augment_shift / contract.IMAGE_SIZE
         augment.append(keras.layers.RandomTranslation(
             shift, shift, fill_mode="constant", seed=config.seed + 1))
-    if not augment:
+    if not augment and teacher is None:
         return model
     inputs = keras.Input(shape=contract.IMAGE_SHAPE, name="pixels")
     x = inputs
     for layer in augment:
         x = layer(x)
-    return keras.Model(inputs, model(x), name=f"{model.name}_augmented")
+    outputs = model(x)
+    if teacher is not None:
+        outputs = keras.layers.Concatenate(name="with_teacher")([outputs, teacher(x)])
+    return keras.Model(inputs, outputs, name=f"{model.name}_augmented")
 
 
 def build_training_model(config, steps_per_epoch, model_class=keras.Model):
     """(model, compiled training model): the network, and it behind the augmentation.
 
     `model_class` is the training model's class (`distribute.MultiWorkerModel`
-    for a multi-worker run).
+    for a multi-worker run). With --teacher, the loss is `distill`'s.
     """
     model = config_lib.build_model(config)
-    augmented = with_augmentation(model, config)
+    teacher = distill.load_teacher(config.teacher, config) if config.teacher else None
+    augmented = with_augmentation(model, config, teacher)
     training_model = model_class(augmented.inputs, augmented.outputs, name=augmented.name)
-    training_model.compile(
-        optimizer=make_optimizer(config, steps_per_epoch),
-        loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
+    if teacher is None:
+        loss = keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
         # The plain cross-entropy, without smoothing: the notebook's "Average loss".
-        metrics=[keras.metrics.CategoricalAccuracy(name="accuracy"),
-                 keras.metrics.CategoricalCrossentropy(name="nll")],
-        steps_per_execution=config.steps_per_execution)
+        metrics = [keras.metrics.CategoricalAccuracy(name="accuracy"),
+                   keras.metrics.CategoricalCrossentropy(name="nll")]
+    else:
+        loss = distill.DistillationLoss(config.distill_weight, config.distill_temperature,
+                                        label_smoothing=config.label_smoothing)
+        metrics = distill.student_metrics()
+    training_model.compile(optimizer=make_optimizer(config, steps_per_epoch), loss=loss, metrics=metrics,
+                           steps_per_execution=config.steps_per_execution)
     return model, training_model
 
 
