@@ -280,6 +280,11 @@ def as_dict(config):
     return {name: getattr(config, name) for name in NAMES}
 
 
+def default(name):
+    """The flag's default value, parsed (`[8, 16]` for a widths flag)."""
+    return _DEFAULTS[name]
+
+
 def resume_flags(config):
     """The flags a resumed run must share with the run it resumes: all but the io kind."""
     return {k: v for k, v in as_dict(config).items() if k in names(ARCHITECTURE, RECIPE, RUN)}

@@ -27,6 +27,7 @@ from keras_tuner.src import config as kt_config
 from keras_tuner.src.distribute import utils as kt_distribute
 
 from keras_mnist import config, data, models
+from keras_mnist.training import distill
 from keras_mnist.tuning import tuner
 
 config.define_flags()
@@ -140,6 +141,8 @@ def main(argv):
     base_flags = {k: v for k, v in config.as_dict(config.from_flags(FLAGS)).items() if v is not None}
     try:
         tuner.check_budget(base_flags, _MAX_PARAMS.value, _SEARCH_ARCHITECTURE.value)
+        if FLAGS.teacher:  # Checked once here, not failed in every trial.
+            distill.load_teacher(FLAGS.teacher, config.from_flags(FLAGS))
         mnist = data.load(FLAGS.data_dir)
         search = tuner.TrainingTuner(
             tuner.make_oracle(_TUNER.value, _MAX_TRIALS.value, FLAGS.epochs, FLAGS.seed,
@@ -148,7 +151,7 @@ def main(argv):
             base_flags, _MAX_PARAMS.value, mnist, **searched,
             directory=_TUNE_DIR.value, project_name="search", overwrite=_OVERWRITE.value)
         search.search()
-    except (data.DataError, models.ArchitectureError, tuner.BudgetError) as e:
+    except (data.DataError, models.ArchitectureError, tuner.BudgetError, distill.TeacherError) as e:
         sys.exit(f"error: {e}")
     except RuntimeError as e:  # keras-tuner gives up after too many failed trials in a row.
         sys.exit(f"error: {str(e).splitlines()[0]} (see the trials in {_TUNE_DIR.value})")

@@ -23,6 +23,20 @@ def test_a_backup_of_another_recipe_is_not_resumed(tmp_path):
         run_folder.claim(str(tmp_path), config.parse([f"--workdir={tmp_path}", "--learning_rate=0.2"]))
 
 
+def test_a_run_recorded_before_a_flag_existed_resumes_at_its_default(tmp_path):
+    cfg = config.parse([f"--workdir={tmp_path}"])
+    run_folder.claim(str(tmp_path), cfg)
+    os.makedirs(tmp_path / "backup")
+    flags_file = tmp_path / run_folder.RUN_FLAGS_FILENAME
+    recorded = json.loads(flags_file.read_text())
+    del recorded["distill_weight"]  # As written by a version without the flag.
+    flags_file.write_text(json.dumps(recorded))
+    run_folder.claim(str(tmp_path), cfg)  # Resumes, and records the flags again, the new one too.
+    flags_file.write_text(json.dumps(recorded))
+    with pytest.raises(run_folder.RunFolderError, match=r"other flags \(--distill_weight\)"):
+        run_folder.claim(str(tmp_path), config.parse([f"--workdir={tmp_path}", "--distill_weight=0.9"]))
+
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

@@ -19,6 +19,7 @@ import keras
 from keras import ops
 
 from keras_mnist import contract
+from keras_mnist.deploy import calibration
 
 # What the teacher's export folder must hold: the Keras model and its run's record.
 MODEL_FILENAME = "model.keras"
@@ -64,6 +65,12 @@ def load_teacher(path, config):
     if tuple(teacher.output_shape) != (None, contract.NUM_CLASSES):
         raise TeacherError(f"--teacher={path}: its output is {teacher.output_shape}, not MNIST's "
                            f"{contract.NUM_CLASSES} class probabilities")
+    # The export's softmax temperature was fitted on its held-out images, which are this
+    # run's validation images: the teacher answers without it, softmax(logits).
+    try:
+        teacher = calibration.with_temperature(teacher, 1.0)
+    except ValueError as e:
+        raise TeacherError(f"--teacher={path}: {e}") from None
     teacher.trainable = False
     return InferenceMode(teacher, name="teacher")
 
@@ -72,8 +79,9 @@ class InferenceMode(keras.layers.Layer):
     """A frozen model that runs in inference mode (no dropout, its batch-norm statistics) always.
 
     A functional model passes its own `training` to every layer that takes one,
-    over what the layer was called with when the graph was built; this layer
-    takes none, so the teacher stays in inference mode while the student trains.
+    over what the layer was called with when the graph was built, so the teacher
+    called as `teacher(x, training=False)` in the graph would still train its
+    dropout. Here `call` passes training=False itself, at every run.
     """
 
     def __init__(self, model, **kwargs):

@@ -35,7 +35,9 @@ def claim(run_dir, config):
     if os.path.isdir(backup_dir(run_dir)) and os.path.exists(path):
         with open(path) as f:
             recorded = json.load(f)
-        changed = sorted(k for k in set(wanted) | set(recorded) if wanted.get(k) != recorded.get(k))
+        # A flag added since the run was recorded counts as given at its default.
+        changed = sorted(k for k in set(wanted) | set(recorded)
+                         if wanted.get(k) != recorded.get(k, config_lib.default(k) if k in config_lib.NAMES else None))
         if changed:
             raise RunFolderError(
                 f"{run_dir} holds an unfinished run with other flags (--{', --'.join(changed)}); "
