@@ -31,7 +31,7 @@ def _export_folder(path, split, *builder_flags):
     cfg = config.parse([*SMALL_CNN, *builder_flags])
     model = config.build_model(cfg)
     os.makedirs(path, exist_ok=True)
-    model.save(os.path.join(path, distill.MODEL_FILENAME))
+    model.save(os.path.join(path, contract.KERAS_FILENAME))
     with open(os.path.join(path, contract.METRICS_FILENAME), "w") as f:
         json.dump({"flags": {**config.as_dict(cfg), **split}}, f)
     return str(path)
@@ -97,7 +97,7 @@ def test_teacher_answers_without_its_fitted_temperature(tmp_path):
     from keras_mnist.deploy import calibration
 
     folder = _export_folder(tmp_path / "t", SPLIT)
-    path = os.path.join(folder, distill.MODEL_FILENAME)
+    path = os.path.join(folder, contract.KERAS_FILENAME)
     raw = keras.models.load_model(path)
     calibration.with_temperature(raw, 0.5).save(path)  # As the export writes a calibrated network.
     teacher = distill.load_teacher(folder, config.parse(["--validation_size=500", "--seed=3"]))
@@ -137,7 +137,7 @@ def test_unusable_teacher_folders_are_refused(tmp_path):
         distill.load_teacher(str(tmp_path), cfg)
     broken = tmp_path / "broken"
     broken.mkdir()
-    (broken / distill.MODEL_FILENAME).write_bytes(b"not a zip")
+    (broken / contract.KERAS_FILENAME).write_bytes(b"not a zip")
     (broken / contract.METRICS_FILENAME).write_text(json.dumps({"flags": SPLIT}))
     with pytest.raises(distill.TeacherError, match="cannot load model.keras"):
         distill.load_teacher(str(broken), cfg)

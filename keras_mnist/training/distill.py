@@ -21,8 +21,6 @@ from keras import ops
 from keras_mnist import contract
 from keras_mnist.deploy import calibration
 
-# What the teacher's export folder must hold: the Keras model and its run's record.
-MODEL_FILENAME = "model.keras"
 # The flags that fix which training images a run holds out (`data.split_validation`).
 SPLIT_FLAGS = ("train_size", "validation_size", "seed")
 _EPSILON = 1e-7
@@ -39,11 +37,11 @@ def load_teacher(path, config):
     trained on the images this run holds out would leak them into the
     validation accuracy that every choice is made on; it is refused.
     """
-    model_path = os.path.join(path, MODEL_FILENAME)
+    model_path = os.path.join(path, contract.KERAS_FILENAME)
     metrics_path = os.path.join(path, contract.METRICS_FILENAME)
     if not (os.path.isfile(model_path) and os.path.isfile(metrics_path)):
-        raise TeacherError(f"--teacher={path}: no {MODEL_FILENAME} and {contract.METRICS_FILENAME} there; give "
-                           "an export folder of python -m keras_mnist.train, e.g. savedmodels/reference/1")
+        raise TeacherError(f"--teacher={path}: no {contract.KERAS_FILENAME} and {contract.METRICS_FILENAME} "
+                           "there; give an export folder of python -m keras_mnist.train, e.g. savedmodels/reference/1")
     try:
         with open(metrics_path, encoding="utf-8") as f:
             teacher_flags = json.load(f)["flags"]
@@ -61,7 +59,8 @@ def load_teacher(path, config):
     try:
         teacher = keras.models.load_model(model_path, safe_mode=True)
     except Exception as e:  # Keras raises many kinds for a file it cannot read.
-        raise TeacherError(f"--teacher={path}: cannot load {MODEL_FILENAME} ({type(e).__name__}: {e})") from None
+        raise TeacherError(
+            f"--teacher={path}: cannot load {contract.KERAS_FILENAME} ({type(e).__name__}: {e})") from None
     if tuple(teacher.output_shape) != (None, contract.NUM_CLASSES):
         raise TeacherError(f"--teacher={path}: its output is {teacher.output_shape}, not MNIST's "
                            f"{contract.NUM_CLASSES} class probabilities")

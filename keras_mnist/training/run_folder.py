@@ -36,8 +36,10 @@ def claim(run_dir, config):
         with open(path) as f:
             recorded = json.load(f)
         # A flag added since the run was recorded counts as given at its default.
-        changed = sorted(k for k in set(wanted) | set(recorded)
-                         if wanted.get(k) != recorded.get(k, config_lib.default(k) if k in config_lib.NAMES else None))
+        def recorded_value(k):
+            return recorded.get(k, config_lib.default(k) if k in config_lib.NAMES else None)
+
+        changed = sorted(k for k in set(wanted) | set(recorded) if wanted.get(k) != recorded_value(k))
         if changed:
             raise RunFolderError(
                 f"{run_dir} holds an unfinished run with other flags (--{', --'.join(changed)}); "
