@@ -112,7 +112,7 @@ TABLE = (
     _flag(RECIPE, flags.DEFINE_integer, "epochs", 20, "Passes over the training set.", lower_bound=1),
     _flag(RECIPE, flags.DEFINE_integer, "batch_size", 128, "Training batch size.",
           lower_bound=1, upper_bound=60000),
-    _flag(RECIPE, flags.DEFINE_enum, "optimizer", "sgd", "Optimizer.", enum_values=["sgd", "adam", "adamw"]),
+    _flag(RECIPE, flags.DEFINE_enum, "optimizer", "sgd", "Optimizer.", enum_values=["sgd", "adam", "adamw", "muon"]),
     _flag(RECIPE, flags.DEFINE_float, "learning_rate", 0.1,
           "Peak learning rate (the constant one with --schedule=constant).", lower_bound=0.0),
     _flag(RECIPE, flags.DEFINE_float, "momentum", 0.9, "SGD momentum (Adam's beta_1).",

@@ -73,9 +73,9 @@ def test_divergence_stops_and_exports_nothing(small_mnist, tmp_path):
     assert not os.path.exists(tmp_path / "models")
 
 
-@pytest.mark.parametrize("optimizer", ["sgd", "adam", "adamw"])
+@pytest.mark.parametrize("optimizer", ["sgd", "adam", "adamw", "muon"])
 def test_each_optimizer_trains(small_mnist, tmp_path, optimizer):
-    lr = "0.05" if optimizer == "sgd" else "0.003"
+    lr = {"sgd": "0.05", "muon": "0.02"}.get(optimizer, "0.003")
     metrics = trainer.train_and_evaluate(
         quick_config(tmp_path, f"--optimizer={optimizer}", f"--learning_rate={lr}", "--noexport"),
         mnist=small_mnist)

@@ -8,6 +8,7 @@ import tensorflow as tf
 from keras_mnist import config as config_lib
 from keras_mnist import contract
 from keras_mnist.training import augment as augment_lib
+from keras_mnist.training import conv_muon
 from keras_mnist.training import distill
 
 
@@ -42,6 +43,9 @@ def make_optimizer(config, steps_per_epoch):
                                     weight_decay=wd)
     if config.optimizer == "adam":
         return keras.optimizers.Adam(lr, beta_1=config.momentum, weight_decay=wd)
+    if config.optimizer == "muon":
+        return conv_muon.ConvMuon(lr, momentum=config.momentum, nesterov=config.nesterov,
+                                  weight_decay=wd, adam_weight_decay=wd)
     return keras.optimizers.AdamW(lr, beta_1=config.momentum, weight_decay=config.weight_decay)
 
 
