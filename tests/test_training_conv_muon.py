@@ -59,11 +59,34 @@ def test_classifier_depthwise_kernels_and_batch_norm_step_with_adamw():
     }
 
 
-def test_muon_flag_builds_conv_muon_with_the_schedule():
-    cfg = config.parse(["--optimizer=muon", "--learning_rate=0.04", "--momentum=0.9", "--epochs=2"])
+def test_a_conv_kernel_steps_as_keras_muon_steps_the_same_matrix():
+    """With every option on (momentum, Nesterov, Keras's lr scaling, weight decay that
+    differs for Muon and AdamW variables), three steps of a 4-D kernel equal three steps
+    of plain keras.optimizers.Muon on the (height x width x input channels, output
+    channels) matrix."""
+    rng = np.random.default_rng(1)
+    start = rng.normal(size=(3, 3, 4, 6)).astype("float32")
+    gradients = [rng.normal(size=start.shape).astype("float32") for _ in range(3)]
+    options = dict(learning_rate=0.05, momentum=0.9, nesterov=True, rms_rate=0.2,
+                   weight_decay=0.3, adam_weight_decay=7.0)
+
+    kernel = keras.Variable(start, name="kernel")
+    matrix = keras.Variable(start.reshape(36, 6), name="kernel")
+    conv_optimizer = conv_muon.ConvMuon(**options)
+    matrix_optimizer = keras.optimizers.Muon(**options)
+    for gradient in gradients:
+        conv_optimizer.apply_gradients([(gradient, kernel)])
+        matrix_optimizer.apply_gradients([(gradient.reshape(36, 6), matrix)])
+
+    assert not np.allclose(np.array(kernel), start)
+    np.testing.assert_allclose(np.array(kernel).reshape(36, 6), np.array(matrix), rtol=1e-5, atol=1e-6)
+
+
+def test_muon_flag_builds_conv_muon_with_the_recipe():
+    cfg = config.parse(["--optimizer=muon", "--learning_rate=0.04", "--momentum=0.8", "--nonesterov",
+                        "--weight_decay=0.01", "--schedule=constant", "--epochs=2"])
     optimizer = recipe.make_optimizer(cfg, steps_per_epoch=10)
     assert isinstance(optimizer, conv_muon.ConvMuon)
-    assert optimizer.momentum == 0.9
-    peak = float(optimizer.learning_rate) if not callable(optimizer._learning_rate) else float(
-        optimizer._learning_rate(4))
-    assert abs(peak - 0.04) < 1e-6
+    assert optimizer.momentum == 0.8 and not optimizer.nesterov
+    assert optimizer.weight_decay == optimizer.adam_weight_decay == 0.01
+    assert abs(float(optimizer.learning_rate) - 0.04) < 1e-6

@@ -22,7 +22,9 @@ class ConvMuon(keras.optimizers.Muon):
 
     def _should_use_adamw(self, variable):
         shape = variable.shape
-        if len(shape) == 4 and shape[-1] > 1 and not variable.path.endswith("depthwise_kernel"):
+        # A depthwise kernel (a separable conv's, or the depthwise head's) filters
+        # each channel alone: no matrix to orthogonalise.
+        if len(shape) == 4 and shape[-1] > 1 and "depthwise" not in variable.path:
             return any(keyword in variable.path for keyword in self.exclude_layers)
         return super()._should_use_adamw(variable)
 
