@@ -150,6 +150,10 @@ def conv_block(x, filters, dropout, name, kernel_size=3, padding="valid", bn_bef
     return x
 
 
+# The classifier's 1x1 conv, by name: --optimizer=muon steps it with AdamW.
+CLASSIFIER_CONV = "classifier_conv"
+
+
 def classifier_head(x, head="gap"):
     """1x1 conv to the classes, global average pooling, softmax.
 
@@ -160,7 +164,7 @@ def classifier_head(x, head="gap"):
         x = layers.DepthwiseConv2D(tuple(x.shape[1:3]), use_bias=False, name="head_depthwise")(x)
     elif head != "gap":
         raise ValueError(f"unknown head {head!r}; choose gap or depthwise")
-    x = layers.Conv2D(contract.NUM_CLASSES, 1, use_bias=False, name="classifier_conv")(x)
+    x = layers.Conv2D(contract.NUM_CLASSES, 1, use_bias=False, name=CLASSIFIER_CONV)(x)
     x = layers.GlobalAveragePooling2D(name="gap")(x)
     return layers.Softmax(name=contract.PROBABILITIES)(x)
 

@@ -11,7 +11,9 @@ advises for the output layer and for vectors).
 import keras
 from keras import ops
 
-CLASSIFIER = "classifier_conv"
+from keras_mnist.models import layers
+
+CLASSIFIER = layers.CLASSIFIER_CONV
 
 
 class ConvMuon(keras.optimizers.Muon):
