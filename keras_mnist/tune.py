@@ -70,6 +70,11 @@ _SEARCH_RECIPE = flags.DEFINE_boolean(
     "Search the training recipe (optimizer, learning rate, schedule, batch, weight decay, "
     "label smoothing, augmentation); --nosearch_recipe keeps the training flags given. "
     "The dropout is searched either way.")
+_OPTIMIZERS = flags.DEFINE_list(
+    "optimizers", list(tuner.DEFAULT_OPTIMIZERS),
+    "Optimizers the searched recipe chooses among, each with its own learning-rate range: "
+    "sgd, adamw, muon (Muon for the conv kernels, as flags/quick.flags). Muon is not in the "
+    "default, which keeps the space that the searches in docs/tuning.md drew from.")
 _FIX = flags.DEFINE_list(
     "fix", [],
     "Searched hyperparameters held at one value, name=value, e.g. separable=true,shared_repeats=0: "
@@ -124,8 +129,12 @@ def main(argv):
     if FLAGS.validation_size <= 0:
         sys.exit("error: the search scores trials on a validation split: --validation_size must be > 0")
     epochs_choices = _epochs_choices(_EPOCHS_CHOICES.value, _TUNER.value)
+    try:
+        optimizers = tuner.check_optimizers(_OPTIMIZERS.value)
+    except ValueError as e:
+        sys.exit(f"error: {e}")
     searched = dict(search_architecture=_SEARCH_ARCHITECTURE.value, search_recipe=_SEARCH_RECIPE.value,
-                    epochs_choices=epochs_choices)
+                    epochs_choices=epochs_choices, optimizers=optimizers)
     try:
         hyperparameters = tuner.fixed_hyperparameters(_fixes(_FIX.value), **searched)
     except tuner.FixError as e:

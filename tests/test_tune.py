@@ -32,7 +32,7 @@ def trial_statuses(tune_dir):
 
 def test_search_fits_every_trial_to_the_budget_and_writes_a_runnable_flagfile(mnist, tmp_path, capsys):
     run_cli(tune_command, *TINY_SEARCH, f"--tune_dir={tmp_path}/tune", "--max_trials=4", "--max_params=3000",
-            "--fix=separable=true,optimizer=adamw")
+            "--optimizers=sgd,muon", "--fix=separable=true,optimizer=muon")
     out = capsys.readouterr().out
     statuses = trial_statuses(tmp_path / "tune")
     # No trial wasted: every sampled network was fitted to the budget and trained.
@@ -47,7 +47,8 @@ def test_search_fits_every_trial_to_the_budget_and_writes_a_runnable_flagfile(mn
         trial_flags = config.parse(flagfile=str(tmp_path / "tune" / "search" / f"trial_{trial['trial_id']}" /
                                                 "trial.flags"))
         assert models.count_trainable_params(config.build_model(trial_flags)) == trial["params"] <= 3000
-        assert trial_flags.separable and trial_flags.optimizer == "adamw"  # --fix held in every trial.
+        assert trial_flags.separable and trial_flags.optimizer == "muon"  # --fix held in every trial,
+        assert 0.01 <= trial_flags.learning_rate <= 0.08  # with Muon's own learning-rate range.
 
     best_flags = tmp_path / "tune" / "best.flags"
     recipe = config.parse(flagfile=str(best_flags))
@@ -76,6 +77,9 @@ def test_search_fits_every_trial_to_the_budget_and_writes_a_runnable_flagfile(mn
                           "got 'separable'"),
     (["--fix=width_first=40"], "error: --fix: width_first=40 is outside the space; width_first is 4 to 16"),
     (["--fix=separable=true,separable=false"], "error: --fix gives separable twice; give each name once"),
+    (["--optimizers=sgd,lion"], "error: --optimizers=sgd,lion: give one or more of sgd, adamw, muon, each once"),
+    (["--fix=optimizer=muon"], "error: --fix: optimizer=muon is outside the space; optimizer is one of sgd, "
+                               "adamw"),
 ])
 def test_a_search_that_cannot_run_is_one_line_before_any_trial(tmp_path, argv, message):
     flags_ = [f for f in TINY_SEARCH if not f.startswith("--tuner")] + ["--tuner=bayesian"]

@@ -153,3 +153,41 @@ def test_a_fix_outside_the_space_is_refused(fixes, message):
     # Not searched, not fixable: the recipe's names are unknown to an architecture-only search.
     with pytest.raises(space.FixError, match="optimizer is not searched here"):
         space.fixed_hyperparameters({"optimizer": "sgd"}, search_recipe=False)
+
+
+def test_the_default_space_is_the_one_the_documented_searches_drew_from():
+    """Muon is opt-in: the default space declares the hyperparameters it always did, in the same order.
+
+    keras-tuner draws a trial's values from one seeded counter over the space in
+    order, so one more choice would redraw every trial of docs/tuning.md's searches.
+    """
+    hp = keras_tuner.HyperParameters()
+    space.declare_search_space(hp)
+    recipe_names = [p.name for p in hp.space][[p.name for p in hp.space].index("optimizer"):]
+    assert recipe_names == ["optimizer", "sgd_learning_rate", "adamw_learning_rate", "schedule",
+                            "warmup_fraction", "batch_size", "weight_decay", "label_smoothing", "augmentation",
+                            "augment_rotation", "augment_shift", "augment_scale", "clean_epochs"]
+    assert hp.get("optimizer") == "sgd" and space.DEFAULT_OPTIMIZERS == ("sgd", "adamw")
+
+
+def test_muon_is_searched_with_its_own_learning_rates_when_asked():
+    optimizers = ("sgd", "adamw", "muon")
+    seen = {}
+    for seed in range(30):
+        _, flags = random_point(seed, optimizers=optimizers)
+        cfg = config.parse(config.as_argv(flags))
+        low, high = space.LEARNING_RATE_RANGES[cfg.optimizer]
+        assert low <= cfg.learning_rate <= high
+        seen.setdefault(cfg.optimizer, set()).add(cfg.learning_rate)
+    assert set(seen) == set(optimizers) and all(len(rates) > 1 for rates in seen.values())
+    # Held by --fix: every trial is Muon; the fix is refused where Muon is not searched.
+    fixed = space.fixed_hyperparameters({"optimizer": "muon"}, optimizers=("sgd", "muon"))
+    assert fixed.get("optimizer") == "muon" and fixed.is_active("muon_learning_rate")
+    with pytest.raises(space.FixError, match="optimizer=muon is outside the space; optimizer is one of sgd, adamw"):
+        space.fixed_hyperparameters({"optimizer": "muon"})
+
+
+@pytest.mark.parametrize("optimizers", [(), ("sgd", "lion"), ("muon", "muon")])
+def test_unknown_or_repeated_optimizers_are_refused(optimizers):
+    with pytest.raises(ValueError, match="give one or more of sgd, adamw, muon, each once"):
+        space.check_optimizers(optimizers)

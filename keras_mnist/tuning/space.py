@@ -21,6 +21,11 @@ WIDTH_STEP = 4
 SEPARABLE_WIDTH_SCALE = 2
 GROUPS_WIDTH_SCALE = {1: 1.0, 2: 1.5, 4: 2.0}
 # The cnn family's options the space sets (`cnn.count_params`'s arguments).
+# The optimizers a search can choose among (`--optimizers`), each with its own learning-rate
+# range, and the default choice. Muon is opt-in: a new choice would redraw every seeded trial
+# of the searches documented before it (docs/tuning.md).
+LEARNING_RATE_RANGES = {"sgd": (0.02, 0.3), "adamw": (0.002, 0.02), "muon": (0.01, 0.08)}
+DEFAULT_OPTIMIZERS = ("sgd", "adamw")
 ARCHITECTURE_OPTIONS = ("widths_before_pool", "transition_width", "widths_after_pool", "bn_before_relu",
                         "pad_after_pool", "separable", "first_stride", "transition_before_pool",
                         "conv_groups", "shared_repeats", "head", "second_pool_after")
@@ -35,7 +40,7 @@ class FixError(ValueError):
 
 
 def declare_search_space(hp, search_architecture=True, search_recipe=True, max_params=None,
-                         epochs_choices=()):
+                         epochs_choices=(), optimizers=DEFAULT_OPTIMIZERS):
     """Declares the search space on `hp` and returns the trial's training flags.
 
     Every searched flag is of the architecture or recipe kind (`config.recipe_flags`).
@@ -48,7 +53,8 @@ def declare_search_space(hp, search_architecture=True, search_recipe=True, max_p
     a shared conv applied 0-3 more times (weight sharing), batch norm before or
     after the ReLU, a global-average or depthwise classifier head, and the
     dropout. With `max_params`, a network over the budget is narrowed until it
-    fits (`fit_to_budget`). The recipe: optimizer and learning rate, schedule
+    fits (`fit_to_budget`). The recipe: the optimizer (one of `optimizers`)
+    and its learning rate, schedule
     and warm-up, batch size, weight decay, label smoothing, the augmentation
     (Keras's layers or one affine warp with scale and clean last epochs) and
     its strength, and the epochs when `epochs_choices` are given (Hyperband
@@ -61,7 +67,7 @@ def declare_search_space(hp, search_architecture=True, search_recipe=True, max_p
         flags.update(fit_to_budget(architecture, max_params) if max_params else architecture)
     flags["dropout_scale"] = hp.Float("dropout_scale", 0.0, 0.5, step=0.1)
     if search_recipe:
-        flags.update(_declare_recipe(hp))
+        flags.update(_declare_recipe(hp, optimizers))
     if epochs_choices:
         flags["epochs"] = hp.Choice("epochs", sorted(epochs_choices))
     # Hyperband sets each trial's epochs; other oracles train every trial for --epochs.
@@ -95,15 +101,27 @@ def _declare_architecture(hp):
     return flags
 
 
-def _declare_recipe(hp):
+def check_optimizers(optimizers):
+    """`optimizers` as a tuple, each one the search knows (`LEARNING_RATE_RANGES`); ValueError if not."""
+    optimizers = tuple(optimizers)
+    unknown = [name for name in optimizers if name not in LEARNING_RATE_RANGES]
+    if not optimizers or unknown or len(set(optimizers)) < len(optimizers):
+        raise ValueError(f"--optimizers={','.join(optimizers)}: give one or more of "
+                         f"{', '.join(LEARNING_RATE_RANGES)}, each once")
+    return optimizers
+
+
+def _declare_recipe(hp, optimizers=DEFAULT_OPTIMIZERS):
     flags = {}
-    flags["optimizer"] = hp.Choice("optimizer", ["sgd", "adamw"])
-    # Each optimizer has its own range of good learning rates.
-    with hp.conditional_scope("optimizer", ["sgd"]):
-        sgd_rate = hp.Float("sgd_learning_rate", 0.02, 0.3, sampling="log")
-    with hp.conditional_scope("optimizer", ["adamw"]):
-        adamw_rate = hp.Float("adamw_learning_rate", 0.002, 0.02, sampling="log")
-    flags["learning_rate"] = sgd_rate if flags["optimizer"] == "sgd" else adamw_rate
+    flags["optimizer"] = hp.Choice("optimizer", list(optimizers))
+    # Each optimizer has its own range of good learning rates. Only the chosen ones are
+    # declared, so that the default space stays the one the documented searches drew from.
+    rates = {}
+    for name in optimizers:
+        low, high = LEARNING_RATE_RANGES[name]
+        with hp.conditional_scope("optimizer", [name]):
+            rates[name] = hp.Float(f"{name}_learning_rate", low, high, sampling="log")
+    flags["learning_rate"] = rates[flags["optimizer"]]
     flags["schedule"] = hp.Choice("schedule", ["onecycle", "cosine"])
     with hp.conditional_scope("schedule", ["onecycle"]):
         warmup = hp.Choice("warmup_fraction", [0.1, 0.2, 0.3])
@@ -287,14 +305,16 @@ class SearchSpace(keras_tuner.HyperModel):
 
     `max_params`: the parameter budget (None: none), applied in the space
     (`fit_to_budget`). `epochs_choices`: epochs to search (empty: --epochs).
+    `optimizers`: the optimizers the recipe chooses among.
     """
 
     def __init__(self, base_flags=None, search_architecture=True, search_recipe=True, max_params=None,
-                 epochs_choices=()):
+                 epochs_choices=(), optimizers=DEFAULT_OPTIMIZERS):
         super().__init__()
         self.base_flags = dict(base_flags or {})
         self.searched = dict(search_architecture=search_architecture, search_recipe=search_recipe,
-                             max_params=max_params, epochs_choices=tuple(epochs_choices))
+                             max_params=max_params, epochs_choices=tuple(epochs_choices),
+                             optimizers=tuple(optimizers))
 
     def trial_flags(self, hp):
         """The training flags of a trial: the base flags, with the searched ones replaced."""

@@ -17,7 +17,8 @@ from keras_mnist import config as config_lib
 from keras_mnist import models
 from keras_mnist.training import trainer
 from keras_mnist.tuning.frontier import PARAMS_METRIC, TRIAL_FLAGFILE
-from keras_mnist.tuning.space import BudgetError, FixError, SearchSpace, fixed_hyperparameters, min_budget
+from keras_mnist.tuning.space import (DEFAULT_OPTIMIZERS, BudgetError, FixError, SearchSpace, check_optimizers,
+                                     fixed_hyperparameters, min_budget)
 
 OBJECTIVE = keras_tuner.Objective("val_accuracy", direction="max")
 
@@ -44,12 +45,14 @@ class TrainingTuner(base_tuner.BaseTuner):
       mnist: the `data.Mnist` to train on (loaded once, shared by the trials).
       search_architecture, search_recipe: what to search (see `declare_search_space`).
       epochs_choices: epochs to search per trial (empty: every trial trains --epochs).
+      optimizers: the optimizers the searched recipe chooses among.
     """
 
     def __init__(self, oracle, base_flags, max_params, mnist, search_architecture=True,
-                 search_recipe=True, epochs_choices=(), **kwargs):
+                 search_recipe=True, epochs_choices=(), optimizers=DEFAULT_OPTIMIZERS, **kwargs):
         super().__init__(oracle, hypermodel=SearchSpace(base_flags, search_architecture, search_recipe,
-                                                        max_params=max_params, epochs_choices=epochs_choices),
+                                                        max_params=max_params, epochs_choices=epochs_choices,
+                                                        optimizers=optimizers),
                          **kwargs)
         self.max_params, self.mnist = max_params, mnist
 
