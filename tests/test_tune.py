@@ -78,6 +78,8 @@ def test_search_fits_every_trial_to_the_budget_and_writes_a_runnable_flagfile(mn
     (["--fix=width_first=40"], "error: --fix: width_first=40 is outside the space; width_first is 4 to 16"),
     (["--fix=separable=true,separable=false"], "error: --fix gives separable twice; give each name once"),
     (["--optimizers=sgd,lion"], "error: --optimizers=sgd,lion: give one or more of sgd, adamw, muon, each once"),
+    # The teacher is checked once, before any trial, not failed in every one.
+    (["--teacher=no/such/export"], "error: --teacher=no/such/export: no model.keras and metrics.json there"),
     (["--fix=optimizer=muon"], "error: --fix: optimizer=muon is outside the space; optimizer is one of sgd, "
                                "adamw"),
 ])
