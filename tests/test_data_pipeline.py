@@ -56,3 +56,13 @@ def test_validation_split_is_disjoint_and_seeded():
     assert len(xt) == 80 and len(xv) == 20 and not set(xt) & set(xv)
     (_, _), (xv2, _) = data.split_validation(x, y, 20, seed=3)
     np.testing.assert_array_equal(xv, xv2)
+
+
+def test_pipelines_run_without_the_autotuner_that_stalls_the_end_of_fit():
+    # Its thread made destroying the iterator wait up to ~20 s after training (pipeline.without_autotune).
+    x, y = np.zeros((10, 28, 28), np.uint8), np.arange(10, dtype=np.uint8)
+    train = data.one_hot(data.train_dataset(x, y, batch_size=4, seed=1, epochs=2))
+    evaluation = data.one_hot(data.eval_dataset(x, y, batch_size=4))
+    for dataset in (train, evaluation):
+        assert dataset.options().autotune.enabled is False
+    assert [len(labels) for _, labels in train] == [4, 4, 2, 4, 4, 2]
