@@ -31,3 +31,21 @@ def test_augmentation_is_not_part_of_the_exported_model():
     x = np.random.default_rng(0).integers(0, 256, (4, 28, 28, 1)).astype("float32")
     # In inference the augmentation is the identity.
     np.testing.assert_allclose(wrapped(x, training=False), model(x, training=False), rtol=1e-6)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "muon"])
+def test_training_step_is_traced_once(optimizer):
+    # Optimizer variables made during the first trace make TensorFlow trace the step twice.
+    import keras
+
+    cfg = config.parse([f"--optimizer={optimizer}", "--model=cnn", "--widths_before_pool=4",
+                        "--transition_width=0", "--widths_after_pool=4", "--batch_size=8"])
+    _, training_model = recipe.build_training_model(cfg, steps_per_epoch=2)
+    assert training_model.optimizer.built
+    traces = []
+    step = training_model.train_step
+    training_model.train_step = lambda data: traces.append(1) or step(data)
+    x = np.zeros((16, 28, 28, 1), np.uint8)
+    y = keras.utils.to_categorical(np.arange(16) % 10, 10)
+    training_model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    assert len(traces) == 1
