@@ -104,6 +104,26 @@ def test_cnn_family_second_pool_halves_the_map_and_adds_no_weights():
     assert cnn.final_map_size(2, 4, 1, False, 2) < 1  # 12 -> 10 -> 8, pool 4 -> 2 -> 0
 
 
+def test_cnn_family_bn_after_pool_normalises_the_pooled_map_with_the_same_weights():
+    options = dict(widths_before_pool=[8, 16], transition_width=0, widths_after_pool=[12, 16])
+    model = models.build("cnn", bn_after_pool=True, **options)
+    names = [layer.name for layer in model.layers]
+    # conv -> ReLU -> pool -> batch norm: the batch norm sees 12x12, not 24x24.
+    assert names.index("conv1b_relu") < names.index("pool") < names.index("conv1b_bn") < names.index("conv2a_conv")
+    assert tuple(model.get_layer("conv1b_bn").output.shape[1:]) == (12, 12, 16)
+    assert tuple(model.get_layer("conv1a_bn").output.shape[1:]) == (26, 26, 8)  # Only the last block moves.
+    assert models.count_trainable_params(model) == models.count_trainable_params(models.build("cnn", **options))
+    # With the batch norm first, the pool comes between the conv and the batch norm.
+    before = [layer.name for layer in models.build("cnn", bn_after_pool=True, bn_before_relu=True,
+                                                     **options).layers]
+    assert before.index("conv1b_conv") < before.index("pool") < before.index("conv1b_bn") < before.index("conv1b_relu")
+    # A 1x1 transition before the pool is then the block that pools.
+    transition = models.build("cnn", bn_after_pool=True, **{**options, "transition_width": 8},
+                              transition_before_pool=True)
+    assert tuple(transition.get_layer("transition_bn").output.shape[1:]) == (12, 12, 8)
+    assert tuple(transition.get_layer("conv1b_bn").output.shape[1:]) == (24, 24, 16)
+
+
 @pytest.mark.parametrize("options, message", [
     (dict(separable=True, conv_groups=2), "--conv_groups needs --noseparable"),
     (dict(widths_before_pool=[8, 12], conv_groups=8), "--conv_groups=8 needs every 3x3 conv's channels after "
@@ -131,6 +151,7 @@ def test_count_params_without_building_equals_the_built_network():
             bn_before_relu=bool(rng.integers(2)), pad_after_pool=bool(rng.integers(2)),
             separable=groups == 1 and bool(rng.integers(2)), first_stride=int(rng.integers(1, 3)),
             conv_groups=groups, shared_repeats=int(rng.integers(0, 3)), head=str(rng.choice(cnn.HEADS)))
+        options["bn_after_pool"] = bool(rng.integers(2))
         options["second_pool_after"] = int(rng.integers(0, len(options["widths_after_pool"]) + 1))
         try:
             counted = cnn.count_params(**options)

@@ -64,7 +64,7 @@ def _check(widths_before_pool, widths_after_pool, transition_width, first_stride
 def cnn_family(dropout_scale=1.0, widths_before_pool=(8, 16), transition_width=8,
                widths_after_pool=(12, 12, 16, 16), bn_before_relu=False, pad_after_pool=False,
                separable=False, first_stride=1, transition_before_pool=False, conv_groups=1,
-               shared_repeats=0, head="gap", second_pool_after=0):
+               shared_repeats=0, head="gap", second_pool_after=0, bn_after_pool=False):
     """The family the tuner searches: the reference network's shape with free widths.
 
     3x3 valid conv blocks of `widths_before_pool`, a 2x2 max-pool, an optional
@@ -86,19 +86,26 @@ def cnn_family(dropout_scale=1.0, widths_before_pool=(8, 16), transition_width=8
     1x1 conv to the classes (see `layers.classifier_head`);
     `second_pool_after=K`: a second 2x2 max-pool after the K-th conv after the
     first pool (the small networks published for MNIST pool twice, 28 -> 14 -> 7:
-    the later convs cost a quarter of the arithmetic, and see more of the digit).
+    the later convs cost a quarter of the arithmetic, and see more of the digit);
+    `bn_after_pool`: the last block before the pool normalises after it
+    (conv -> ReLU -> max-pool -> batch norm): the batch norm of the largest map
+    sees a quarter of it (time: on AVX2 CPUs oneDNN's batch norm of that map was
+    the training step's largest kernel).
     """
     _check(widths_before_pool, widths_after_pool, transition_width, first_stride, pad_after_pool,
            separable, conv_groups, head, second_pool_after)
     block = dict(bn_before_relu=bn_before_relu)
     inputs, x = normalized_pixels()
     for i, width in enumerate(widths_before_pool):
+        pool_next = bn_after_pool and i == len(widths_before_pool) - 1 and not (
+            transition_width and transition_before_pool)
         x = conv_block(x, width, CNN_DROPOUT * dropout_scale, f"conv1{chr(97 + i)}", **block,
                        separable=separable and i > 0, strides=first_stride if i == 0 else 1,
-                       groups=conv_groups if i > 0 else 1)
+                       groups=conv_groups if i > 0 else 1, pool=pool_next)
     if transition_width and transition_before_pool:
-        x = conv_block(x, transition_width, 0.0, "transition", kernel_size=1, **block)
-    x = layers.MaxPooling2D(2, name="pool")(x)
+        x = conv_block(x, transition_width, 0.0, "transition", kernel_size=1, **block, pool=bn_after_pool)
+    if not bn_after_pool:
+        x = layers.MaxPooling2D(2, name="pool")(x)
     if transition_width and not transition_before_pool:
         x = conv_block(x, transition_width, 0.0, "transition", kernel_size=1, **block)
     for i, width in enumerate(widths_after_pool):
@@ -120,7 +127,7 @@ def cnn_family(dropout_scale=1.0, widths_before_pool=(8, 16), transition_width=8
 def count_params(widths_before_pool=(8, 16), transition_width=8, widths_after_pool=(12, 12, 16, 16),
                  bn_before_relu=False, pad_after_pool=False, separable=False, first_stride=1,
                  transition_before_pool=False, conv_groups=1, shared_repeats=0, head="gap",
-                 second_pool_after=0):
+                 second_pool_after=0, bn_after_pool=False):
     """Trainable parameters of `cnn_family(...)`, counted without building it (the tuner's budget).
 
     Equal to `registry.count_trainable_params(cnn_family(...))` (tested); raises the builder's errors.

@@ -125,7 +125,7 @@ def conv_layer(filters, name, kernel_size=3, padding="valid", separable=False, s
 
 
 def conv_block(x, filters, dropout, name, kernel_size=3, padding="valid", bn_before_relu=False,
-               separable=False, strides=1, groups=1, conv=None):
+               separable=False, strides=1, groups=1, conv=None, pool=False):
     """Conv2D without bias -> ReLU -> BatchNorm -> SpatialDropout2D (if dropout > 0).
 
     The order (BN after the ReLU) and the missing bias are the notebook's;
@@ -134,16 +134,19 @@ def conv_block(x, filters, dropout, name, kernel_size=3, padding="valid", bn_bef
     a 1x1 conv (SeparableConv2D) in place of the full conv, ~1/8 of the weights.
     `groups`: a grouped conv, 1/groups of the weights. `conv`: an existing
     convolution layer to apply (weight sharing) in place of a new one; the
-    batch norm is the block's own.
+    batch norm is the block's own. `pool`: a 2x2 max-pool (named "pool") before the batch
+    norm, which then normalises a quarter of the map.
     """
     if conv is None:
         conv = conv_layer(filters, f"{name}_conv", kernel_size, padding, separable, strides, groups)
     x = conv(x)
     if bn_before_relu:
+        x = layers.MaxPooling2D(2, name="pool")(x) if pool else x
         x = FusedBatchNormalization(name=f"{name}_bn")(x)
         x = layers.ReLU(name=f"{name}_relu")(x)
     else:
         x = layers.ReLU(name=f"{name}_relu")(x)
+        x = layers.MaxPooling2D(2, name="pool")(x) if pool else x
         x = FusedBatchNormalization(name=f"{name}_bn")(x)
     if dropout > 0:
         x = BroadcastSpatialDropout2D(dropout, name=f"{name}_drop")(x)
