@@ -103,8 +103,9 @@ TABLE = (
           "--model=cnn: a second 2x2 max-pool after this many of the convs after the first pool "
           "(0: none).", lower_bound=0, upper_bound=16),
     _flag(ARCHITECTURE, flags.DEFINE_boolean, "bn_after_pool", False,
-          "--model=cnn: the batch norm of the block before the max-pool after the pool, on a "
-          "quarter of the map (faster; on AVX2 CPUs that batch norm was the step's largest kernel)."),
+          "--model=cnn: the max-pool before the batch norm of the block before it (conv, ReLU, "
+          "pool, batch norm; with --bn_before_relu conv, pool, batch norm, ReLU): the batch norm "
+          "sees a quarter of the map (faster; on AVX2 CPUs it was the step's largest kernel)."),
     # Recipe: the compact presets' (no dropout, mild augmentation, peak lr 0.1, label
     # smoothing 0.05); on 10,000 held-out training images it beat the earlier defaults
     # (dropout 0.4x, rotation 10, shift 2, lr 0.05, smoothing 0.1) on seeds 1 and 2

@@ -151,8 +151,8 @@ def test_count_params_without_building_equals_the_built_network():
             bn_before_relu=bool(rng.integers(2)), pad_after_pool=bool(rng.integers(2)),
             separable=groups == 1 and bool(rng.integers(2)), first_stride=int(rng.integers(1, 3)),
             conv_groups=groups, shared_repeats=int(rng.integers(0, 3)), head=str(rng.choice(cnn.HEADS)))
-        options["bn_after_pool"] = bool(rng.integers(2))
         options["second_pool_after"] = int(rng.integers(0, len(options["widths_after_pool"]) + 1))
+        options["bn_after_pool"] = bool(rng.integers(2))
         try:
             counted = cnn.count_params(**options)
         except models.ArchitectureError:

@@ -88,9 +88,10 @@ def cnn_family(dropout_scale=1.0, widths_before_pool=(8, 16), transition_width=8
     first pool (the small networks published for MNIST pool twice, 28 -> 14 -> 7:
     the later convs cost a quarter of the arithmetic, and see more of the digit);
     `bn_after_pool`: the last block before the pool normalises after it
-    (conv -> ReLU -> max-pool -> batch norm): the batch norm of the largest map
-    sees a quarter of it (time: on AVX2 CPUs oneDNN's batch norm of that map was
-    the training step's largest kernel).
+    (conv -> ReLU -> max-pool -> batch norm; with `bn_before_relu`, conv ->
+    max-pool -> batch norm -> ReLU): the batch norm of the largest map sees a
+    quarter of it (time: on AVX2 CPUs oneDNN's batch norm of that map was the
+    training step's largest kernel). Not in the tuner's space.
     """
     _check(widths_before_pool, widths_after_pool, transition_width, first_stride, pad_after_pool,
            separable, conv_groups, head, second_pool_after)

@@ -20,12 +20,12 @@ WIDTH_STEP = 4
 # budget buys wider blocks, so their sampled widths are multiplied by these.
 SEPARABLE_WIDTH_SCALE = 2
 GROUPS_WIDTH_SCALE = {1: 1.0, 2: 1.5, 4: 2.0}
-# The cnn family's options the space sets (`cnn.count_params`'s arguments).
 # The optimizers a search can choose among (`--optimizers`), each with its own learning-rate
 # range, and the default choice. Muon is opt-in: a new choice would redraw every seeded trial
 # of the searches documented before it (docs/tuning.md).
 LEARNING_RATE_RANGES = {"sgd": (0.02, 0.3), "adamw": (0.002, 0.02), "muon": (0.01, 0.08)}
 DEFAULT_OPTIMIZERS = ("sgd", "adamw")
+# The cnn family's options the space sets (`cnn.count_params`'s arguments).
 ARCHITECTURE_OPTIONS = ("widths_before_pool", "transition_width", "widths_after_pool", "bn_before_relu",
                         "pad_after_pool", "separable", "first_stride", "transition_before_pool",
                         "conv_groups", "shared_repeats", "head", "second_pool_after")
