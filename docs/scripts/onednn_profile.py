@@ -10,13 +10,16 @@ largest primitives in ms per full training batch, side by side. Only primitives
 on full batches count (the epoch's last, smaller batch and the validation pass
 do not). "AVX-512" is oneDNN capped at AVX512_CORE: its fp32 AVX-512 kernels,
 without the AMX and VNNI extensions some CPUs add. Timings include oneDNN's own
-logging, so compare the two columns, not these with the benchmark's.
+logging, so compare the two columns, not these with the benchmark's. Each run
+trains in a scratch folder of its own (as `keras_mnist.seeds` runs do), so the
+second never resumes from the first's backup, and exports nothing.
 """
 
 import collections
 import os
 import subprocess
 import sys
+import tempfile
 
 from keras_mnist import config
 
@@ -29,8 +32,10 @@ ROWS = 14
 def primitive_ms(flags, isa, batch_size):
     """{(kind, propagation, shape): ms summed over the run's full batches of `batch_size`}."""
     env = {**os.environ, "ONEDNN_VERBOSE": "1", "ONEDNN_MAX_CPU_ISA": isa}
-    out = subprocess.run([sys.executable, "-m", "keras_mnist.train", *flags], env=env, check=True,
-                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True).stdout
+    with tempfile.TemporaryDirectory(prefix="onednn_profile_") as workdir:
+        command = [sys.executable, "-m", "keras_mnist.train", *flags, f"--workdir={workdir}"]
+        out = subprocess.run(command, env=env, check=True, stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, text=True).stdout
     totals = collections.Counter()
     for line in out.splitlines():
         # onednn_verbose,v1,primitive,exec,cpu,KIND,IMPLEMENTATION,PASS,formats,attrs,alg,SHAPE,MS
@@ -42,7 +47,7 @@ def primitive_ms(flags, isa, batch_size):
 
 
 def main(argv):
-    flags = argv or DEFAULT_FLAGS
+    flags = [*(argv or DEFAULT_FLAGS), "--noexport"]
     cfg = config.parse(flags)
     images = (cfg.train_size or 60_000) - cfg.validation_size
     steps = images // cfg.batch_size  # Full batches of one epoch.
