@@ -97,17 +97,18 @@ def cnn_family(dropout_scale=1.0, widths_before_pool=(8, 16), transition_width=8
            separable, conv_groups, head, second_pool_after)
     block = dict(bn_before_relu=bn_before_relu)
     inputs, x = normalized_pixels()
+    # With bn_after_pool the pool goes inside the last block before it: the transition's, if any.
+    transition_first = bool(transition_width and transition_before_pool)
     for i, width in enumerate(widths_before_pool):
-        pool_next = bn_after_pool and i == len(widths_before_pool) - 1 and not (
-            transition_width and transition_before_pool)
+        pool_next = bn_after_pool and i == len(widths_before_pool) - 1 and not transition_first
         x = conv_block(x, width, CNN_DROPOUT * dropout_scale, f"conv1{chr(97 + i)}", **block,
                        separable=separable and i > 0, strides=first_stride if i == 0 else 1,
                        groups=conv_groups if i > 0 else 1, pool=pool_next)
-    if transition_width and transition_before_pool:
+    if transition_first:
         x = conv_block(x, transition_width, 0.0, "transition", kernel_size=1, **block, pool=bn_after_pool)
     if not bn_after_pool:
         x = layers.MaxPooling2D(2, name="pool")(x)
-    if transition_width and not transition_before_pool:
+    if transition_width and not transition_first:
         x = conv_block(x, transition_width, 0.0, "transition", kernel_size=1, **block)
     for i, width in enumerate(widths_after_pool):
         last = i == len(widths_after_pool) - 1
