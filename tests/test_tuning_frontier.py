@@ -75,3 +75,32 @@ def test_bad_input_is_one_line(tmp_path, argv, message):
         frontier.main([a.format(tmp=tmp_path) for a in argv])
     assert str(exit_.value.code).startswith("error: ") and message in str(exit_.value.code)
     assert "\n" not in str(exit_.value.code)
+
+
+def test_a_trials_table_draws_the_same_plot_without_the_folders(tmp_path, capsys):
+    search = write_search(tmp_path / "tune5k")
+    (search / "search" / "trial_0001" / "trial.flags").write_text(
+        "# trial 0001: 4,700 trainable parameters\n--model=cnn\n--separable\n--epochs=9\n")
+    table = tmp_path / "trials" / "tune5k.csv"
+    frontier.main([str(search), f"--out={tmp_path}/a.png", f"--write_csv={table}"])
+    from_folder = capsys.readouterr().out
+    searches = frontier.read_csv(table)
+    assert searches == {"tune5k": frontier.read_trials(search)}
+    assert {t["trial_id"]: t["flags"] for t in searches["tune5k"]}["0001"] == "--model=cnn --separable --epochs=9"
+    frontier.main([str(table), f"--out={tmp_path}/b.png"])
+    # The same frontier table and the same points, read from the table instead of the folder.
+    assert capsys.readouterr().out.replace("b.png", "a.png") == from_folder
+    assert (frontier.plot(searches, str(tmp_path / "c.png"))
+            == frontier.plot({"tune5k": frontier.read_trials(search)}, str(tmp_path / "d.png")))
+
+
+@pytest.mark.parametrize("text, message", [
+    ("trial,score\n0001,0.99\n", "is not a trials table"),
+    (",".join(frontier.CSV_COLUMNS) + "\ntune,0001,many,9,0.99,\n", "a row is not a trial"),
+])
+def test_a_bad_trials_table_is_one_line(tmp_path, text, message):
+    (tmp_path / "t.csv").write_text(text)
+    with pytest.raises(SystemExit) as exit_:
+        frontier.main([str(tmp_path / "t.csv"), f"--out={tmp_path}/f.png"])
+    assert str(exit_.value.code).startswith("error: ") and message in str(exit_.value.code)
+    assert "\n" not in str(exit_.value.code)

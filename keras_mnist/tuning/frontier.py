@@ -8,9 +8,18 @@ point (Hyperband's shorter trials hollow), the best accuracy of the
 full-length trials at or below each size as a step line, marks
 this project's presets and the public results of issue 24, and prints that
 frontier (the full-length trials no smaller one beats) as a markdown table.
+
+Search folders live in runs/, outside git. `--write_csv=docs/trials/NAME.csv`
+keeps a search's trials (size, epochs, score and each trial's flags) in a
+table that can be committed, and a .csv given in place of a folder is read
+back, so the plot can be drawn again without the folders:
+
+    python -m keras_mnist.tuning.frontier runs/tune5k_muon --write_csv=docs/trials/tune5k_muon.csv
+    python -m keras_mnist.tuning.frontier docs/trials/tune5k_muon.csv --out=docs/frontier_muon.png
 """
 
 import argparse
+import csv
 import glob
 import json
 import os
@@ -70,8 +79,53 @@ def read_trials(tune_dir):
         epochs = values.get("tuner/epochs", values.get("epochs")) or _flagfile_epochs(
             os.path.join(folder, TRIAL_FLAGFILE))
         trials.append({"trial_id": trial["trial_id"], "params": params, "accuracy": float(trial["score"]),
-                       "epochs": epochs})
+                       "epochs": epochs, "flags": _flagfile_flags(os.path.join(folder, TRIAL_FLAGFILE))})
     return trials
+
+
+# The columns of a trials table (--write_csv), one row per finished trial.
+CSV_COLUMNS = ("search", "trial_id", "params", "epochs", "validation_accuracy", "flags")
+
+
+def write_csv(searches, path):
+    """Writes `searches` ({label: trials}) as one table, a row per trial (CSV_COLUMNS)."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(CSV_COLUMNS)
+        for label, trials in searches.items():
+            for t in trials:
+                writer.writerow([label, t["trial_id"], t["params"], t["epochs"] or "", repr(t["accuracy"]),
+                                 t.get("flags", "")])
+
+
+def read_csv(path):
+    """The searches ({label: trials}) of a table `write_csv` wrote; FrontierError if it is not one."""
+    searches = {}
+    try:
+        with open(path, newline="") as f:
+            reader = csv.DictReader(f)
+            if tuple(reader.fieldnames or ()) != CSV_COLUMNS:
+                raise FrontierError(f"{path} is not a trials table: its header must be {','.join(CSV_COLUMNS)}")
+            for row in reader:
+                searches.setdefault(row["search"], []).append({
+                    "trial_id": row["trial_id"], "params": int(row["params"]),
+                    "accuracy": float(row["validation_accuracy"]),
+                    "epochs": int(row["epochs"]) if row["epochs"] else None, "flags": row["flags"]})
+    except OSError as e:
+        raise FrontierError(f"cannot read {path}: {e.strerror}") from None
+    except (ValueError, KeyError, csv.Error) as e:
+        raise FrontierError(f"{path}: a row is not a trial ({e})") from None
+    return searches
+
+
+def _flagfile_flags(path):
+    """A trial's flags on one line (its flagfile without comments), or "" without one."""
+    try:
+        with open(path) as f:
+            return " ".join(line.strip() for line in f if line.strip() and not line.startswith("#"))
+    except OSError:
+        return ""
 
 
 def _recorded_params(trial):
@@ -205,20 +259,31 @@ class _Parser(argparse.ArgumentParser):
 
 def main(argv=None):
     parser = _Parser(prog="python -m keras_mnist.tuning.frontier", description=__doc__.splitlines()[0])
-    parser.add_argument("tune_dirs", nargs="+", metavar="TUNE_DIR", help="search folders (tune's --tune_dir)")
+    parser.add_argument("tune_dirs", nargs="+", metavar="TUNE_DIR",
+                        help="search folders (tune's --tune_dir), or trials tables (.csv) --write_csv wrote")
     parser.add_argument("--out", default="docs/frontier.png", help="the plot (PNG)")
+    parser.add_argument("--write_csv", metavar="PATH", help="also write every trial drawn to this table (.csv)")
     parser.add_argument("--title", default="Parameters against validation accuracy")
     args = parser.parse_args(argv)
     if not args.out.lower().endswith(".png"):
         sys.exit(f"error: --out must name a .png file, got {args.out}")
+    if args.write_csv and not args.write_csv.lower().endswith(".csv"):
+        sys.exit(f"error: --write_csv must name a .csv file, got {args.write_csv}")
+    searches = {}
     try:
-        searches = {os.path.basename(os.path.normpath(d)) or d: read_trials(d) for d in args.tune_dirs}
+        for source in args.tune_dirs:
+            if source.lower().endswith(".csv"):
+                searches.update(read_csv(source))
+            else:
+                searches[os.path.basename(os.path.normpath(source)) or source] = read_trials(source)
     except FrontierError as e:
         sys.exit(f"error: {e}")
     empty = [label for label, trials in searches.items() if not trials]
     if len(empty) == len(searches):
         sys.exit(f"error: no finished trial in {', '.join(args.tune_dirs)}")
     plot(searches, args.out, args.title)
+    if args.write_csv:
+        write_csv(searches, args.write_csv)
     print(markdown_table(searches))
     print(f"{sum(map(len, searches.values()))} trials drawn: {args.out}")
 
