@@ -38,6 +38,8 @@ def test_read_trials_keeps_the_finished_ones_with_their_sizes(tmp_path):
     assert sorted((t["trial_id"], t["params"], t["accuracy"]) for t in trials) == [
         ("0000", 1_800, 0.9912), ("0001", 4_700, 0.9935), ("0002", 2_600, 0.9921), ("0004", 4_100, 0.9901),
         ("0005", 3_328, 0.993)]
+    # Hyperband's earlier rung (3 of 9 epochs) is a short trial; the Bayesian one is not.
+    assert {t["trial_id"] for t in trials if t["short"]} == {"0000"}
     # The frontier: each trial that beats every smaller one.
     assert [t["trial_id"] for t in frontier.pareto(trials)] == ["0000", "0002", "0005", "0001"]
 
@@ -104,3 +106,19 @@ def test_a_bad_trials_table_is_one_line(tmp_path, text, message):
         frontier.main([str(tmp_path / "t.csv"), f"--out={tmp_path}/f.png"])
     assert str(exit_.value.code).startswith("error: ") and message in str(exit_.value.code)
     assert "\n" not in str(exit_.value.code)
+
+
+def test_a_bayesian_search_of_several_epoch_choices_has_no_short_trials(tmp_path, capsys):
+    search = tmp_path / "tune5k_muon"
+    for trial_id, epochs, score, params in (("00", 25, 0.9921, 4_560), ("01", 20, 0.9940, 4_732)):
+        trial_dir = search / "search" / f"trial_{trial_id}"
+        trial_dir.mkdir(parents=True)
+        (trial_dir / "trial.json").write_text(json.dumps({
+            "trial_id": trial_id, "status": "COMPLETED", "score": score, "metrics": {"metrics": {
+                frontier.PARAMS_METRIC: {"observations": [{"value": [float(params)], "step": 0}]}}},
+            "hyperparameters": {"values": {"epochs": epochs}}}))
+    trials = frontier.read_trials(search)
+    assert frontier.full_length(trials) == trials
+    frontier.main([str(search), f"--out={tmp_path}/f.png"])
+    # --epochs_choices picks each trial's length: the 20-epoch trial is on the frontier.
+    assert "| tune5k_muon | 01 | 4,732 | 20 | 99.40 % |" in capsys.readouterr().out

@@ -79,12 +79,18 @@ def read_trials(tune_dir):
         epochs = values.get("tuner/epochs", values.get("epochs")) or _flagfile_epochs(
             os.path.join(folder, TRIAL_FLAGFILE))
         trials.append({"trial_id": trial["trial_id"], "params": params, "accuracy": float(trial["score"]),
-                       "epochs": epochs, "flags": _flagfile_flags(os.path.join(folder, TRIAL_FLAGFILE))})
+                       "epochs": epochs, "hyperband": "tuner/epochs" in values,
+                       "flags": _flagfile_flags(os.path.join(folder, TRIAL_FLAGFILE))})
+    # Only Hyperband's early rungs are short trials; a Bayesian search's --epochs_choices are each a
+    # full-length recipe.
+    longest = max((t["epochs"] or 0 for t in trials if t["hyperband"]), default=0)
+    for t in trials:
+        t["short"] = bool(t.pop("hyperband") and (t["epochs"] or 0) < longest)
     return trials
 
 
 # The columns of a trials table (--write_csv), one row per finished trial.
-CSV_COLUMNS = ("search", "trial_id", "params", "epochs", "validation_accuracy", "flags")
+CSV_COLUMNS = ("search", "trial_id", "params", "epochs", "short", "validation_accuracy", "flags")
 
 
 def write_csv(searches, path):
@@ -95,7 +101,7 @@ def write_csv(searches, path):
         writer.writerow(CSV_COLUMNS)
         for label, trials in searches.items():
             for t in trials:
-                writer.writerow([label, t["trial_id"], t["params"], t["epochs"] or "", repr(t["accuracy"]),
+                writer.writerow([label, t["trial_id"], t["params"], t["epochs"] or "", int(t["short"]), repr(t["accuracy"]),
                                  t.get("flags", "")])
 
 
@@ -111,7 +117,8 @@ def read_csv(path):
                 searches.setdefault(row["search"], []).append({
                     "trial_id": row["trial_id"], "params": int(row["params"]),
                     "accuracy": float(row["validation_accuracy"]),
-                    "epochs": int(row["epochs"]) if row["epochs"] else None, "flags": row["flags"]})
+                    "epochs": int(row["epochs"]) if row["epochs"] else None, "short": bool(int(row["short"])),
+                    "flags": row["flags"]})
     except OSError as e:
         raise FrontierError(f"cannot read {path}: {e.strerror}") from None
     except (ValueError, KeyError, csv.Error) as e:
@@ -180,7 +187,7 @@ def plot(searches, path, title="Parameters against validation accuracy"):
     for i, (label, trials) in enumerate(searches.items()):
         colour = colours[i % len(colours)]
         before = len(ax.collections)
-        longest = max((t["epochs"] or 0 for t in trials), default=0)
+        longest = max((t["epochs"] or 0 for t in trials), default=0)  # Hyperband's last rung, where short.
         full = full_length(trials)
         short = [t for t in trials if t not in full]
         below = sum(t["accuracy"] < FLOOR for t in trials)
@@ -237,9 +244,8 @@ def plot(searches, path, title="Parameters against validation accuracy"):
 
 
 def full_length(trials):
-    """The trials trained for the search's longest epochs (all of them when epochs are unknown)."""
-    longest = max((t["epochs"] or 0 for t in trials), default=0)
-    return [t for t in trials if not longest or t["epochs"] == longest]
+    """The trials that are not Hyperband's shorter rungs."""
+    return [t for t in trials if not t["short"]]
 
 
 def markdown_table(searches):
