@@ -35,9 +35,13 @@ TRIAL_FLAGFILE = "trial.flags"
 PRESETS = (("compact.flags", 7_424, 0.9944),)
 # Search trials trained again on other seeds (2 threads, the validation split): (label, parameters,
 # accuracies). A trial's one score is one draw: these show how far it held (docs/tuning.md).
-RERUNS = (("tune5k_fam trial 03", 4_764, (0.9935, 0.9932, 0.9921)),)
+RERUNS = (("tune5k_fam trial 03", 4_764, (0.9935, 0.9932, 0.9921)),
+          ("tune5k_muon trial 17", 4_732, (0.9935, 0.9944, 0.9940)),
+          ("tune5k_muon trial 21", 4_916, (0.9934, 0.9921)))
 # Where each preset's name goes beside its star.
 _PRESET_LABEL_OFFSETS = {"compact.flags": (6, 8)}
+# Where each rerun's label goes (points beside its lowest cross), so that neighbours' labels do not overlap.
+_RERUN_LABEL_OFFSETS = {"tune5k_muon trial 17": (-150, -4), "tune5k_muon trial 21": (8, 4)}
 # The plot's lowest accuracy: trials below it (short Hyperband trials) are counted in the legend.
 FLOOR = 0.97
 # Public results (issue 24's table): single runs, test accuracy, mostly the best epoch.
@@ -212,9 +216,9 @@ def plot(searches, path, title="Parameters against validation accuracy"):
         ax.scatter([params] * len(accuracies), [100 * a for a in accuracies], marker="x", s=40, color="black",
                    zorder=3)
         ax.annotate(f"{name}, rerun", (params, 100 * min(accuracies)), textcoords="offset points",
-                    xytext=(6, -12), fontsize=8)
+                    xytext=_RERUN_LABEL_OFFSETS.get(name, (6, -12)), fontsize=8)
     if RERUNS:
-        ax.scatter([], [], marker="x", s=40, color="black", label="search trials rerun (seeds 1–3; 2 threads)")
+        ax.scatter([], [], marker="x", s=40, color="black", label="search trials rerun (seeds 1–3 or 1–2; 2 threads)")
     ax.scatter([p for p, _, _ in PUBLIC], [100 * a for _, a, _ in PUBLIC], marker="D", s=40, color="grey",
                zorder=3, label="public results (test set, single runs)")
     for params, accuracy, budget in PUBLIC:
