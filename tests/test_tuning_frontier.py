@@ -70,6 +70,8 @@ def test_plot_points_are_the_trials(tmp_path):
     (["{tmp}/nothing"], "holds no search"),
     (["{tmp}/tune", "--out={tmp}/f.jpg"], "--out must name a .png file"),
     ([], "the following arguments are required: TUNE_DIR"),
+    (["{tmp}/tune", "--out={tmp}/f.png", "--write_csv={tmp}/t.json"], "--write_csv must name a .csv file"),
+    (["{tmp}/missing.csv"], "cannot read"),
 ])
 def test_bad_input_is_one_line(tmp_path, argv, message):
     write_search(tmp_path / "tune")

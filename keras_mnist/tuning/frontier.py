@@ -105,8 +105,8 @@ def write_csv(searches, path):
         writer.writerow(CSV_COLUMNS)
         for label, trials in searches.items():
             for t in trials:
-                writer.writerow([label, t["trial_id"], t["params"], t["epochs"] or "", int(t["short"]), repr(t["accuracy"]),
-                                 t.get("flags", "")])
+                writer.writerow([label, t["trial_id"], t["params"], t["epochs"] or "", int(t["short"]),
+                                 repr(t["accuracy"]), t.get("flags", "")])
 
 
 def read_csv(path):
@@ -191,7 +191,7 @@ def plot(searches, path, title="Parameters against validation accuracy"):
     for i, (label, trials) in enumerate(searches.items()):
         colour = colours[i % len(colours)]
         before = len(ax.collections)
-        longest = max((t["epochs"] or 0 for t in trials), default=0)  # Hyperband's last rung, where short.
+        longest = max((t["epochs"] or 0 for t in trials), default=0)  # For the legend: the full trials' epochs.
         full = full_length(trials)
         short = [t for t in trials if t not in full]
         below = sum(t["accuracy"] < FLOOR for t in trials)
