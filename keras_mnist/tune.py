@@ -53,6 +53,10 @@ _MAX_PARAMS = flags.DEFINE_integer("max_params", 20_000,
 _EPOCHS_CHOICES = flags.DEFINE_list("epochs_choices", [],
                                     "--tuner=bayesian: epochs searched per trial, e.g. 15,25,40 "
                                     "(default: every trial trains --epochs; Hyperband sets its own).")
+_TRIAL_SEEDS = flags.DEFINE_list(
+    "trial_seeds", [],
+    "Score each trial by the mean final validation accuracy of one training per seed, e.g. 1,2 (default: "
+    "one training, of --seed). A small network's seeds differ by ~0.1 point, as much as good trials do.")
 _THREADS = flags.DEFINE_integer("threads", 0,
                                 "TensorFlow threads of this process (intra- and inter-op); 0: "
                                 "TensorFlow's default, every core. N search workers on one machine: "
@@ -89,6 +93,17 @@ def use_search_defaults(flag_values=flags.FLAGS):
     """Gives the training flags the search's defaults (a flag given keeps its value)."""
     for name, value in SEARCH_DEFAULTS.items():
         flag_values.set_default(name, value)
+
+
+def _trial_seeds(values):
+    """--trial_seeds as distinct non-negative integers, in order; a one-line error for bad ones."""
+    try:
+        seeds = [int(v) for v in values]
+    except ValueError:
+        sys.exit(f"error: --trial_seeds must be whole numbers, got {','.join(values)}")
+    if any(seed < 0 for seed in seeds) or len(set(seeds)) != len(seeds):
+        sys.exit(f"error: --trial_seeds must be distinct seeds >= 0, got {','.join(values)}")
+    return tuple(seeds)
 
 
 def _epochs_choices(values, tuner_kind):
@@ -129,6 +144,7 @@ def main(argv):
     if FLAGS.validation_size <= 0:
         sys.exit("error: the search scores trials on a validation split: --validation_size must be > 0")
     epochs_choices = _epochs_choices(_EPOCHS_CHOICES.value, _TUNER.value)
+    trial_seeds = _trial_seeds(_TRIAL_SEEDS.value)
     try:
         optimizers = tuner.check_optimizers(_OPTIMIZERS.value)
     except ValueError as e:
@@ -157,7 +173,7 @@ def main(argv):
             tuner.make_oracle(_TUNER.value, _MAX_TRIALS.value, FLAGS.epochs, FLAGS.seed,
                               _HYPERBAND_FACTOR.value, initial_trials=_INITIAL_TRIALS.value,
                               hyperparameters=hyperparameters),
-            base_flags, _MAX_PARAMS.value, mnist, **searched,
+            base_flags, _MAX_PARAMS.value, mnist, **searched, trial_seeds=trial_seeds,
             directory=_TUNE_DIR.value, project_name="search", overwrite=_OVERWRITE.value)
         search.search()
     except (data.DataError, models.ArchitectureError, tuner.BudgetError, distill.TeacherError) as e:
@@ -179,7 +195,8 @@ def main(argv):
         f"Best of {counts['completed']} trials ({counts['failed']} failed) of:",
         "  python -m keras_mnist.tune " + " ".join(FLAGS[name].serialize() for name in FLAGS if FLAGS[name].present),
         f"trial {best.trial_id}: {params:,} trainable parameters, final validation accuracy "
-        f"{100 * accuracy:.2f} % ({FLAGS.validation_size:,} held-out training images).",
+        f"{100 * accuracy:.2f} % ({FLAGS.validation_size:,} held-out training images"
+        + (f"; the mean of seeds {','.join(map(str, trial_seeds))})." if trial_seeds else ")."),
         f"Train it: python -m keras_mnist.train --flagfile={path}",
     ])
     print(f"Best trial {best.trial_id}: {params:,} parameters, validation accuracy "

@@ -73,6 +73,8 @@ def test_search_fits_every_trial_to_the_budget_and_writes_a_runnable_flagfile(mn
     (["--tuner=hyperband", "--epochs_choices=5,10"], "error: --epochs_choices is for --tuner=bayesian"),
     (["--epochs_choices=5,ten"], "error: --epochs_choices must be whole numbers of epochs, got 5,ten"),
     (["--epochs_choices=0,5"], "error: --epochs_choices must be at least 1"),
+    (["--trial_seeds=1,two"], "error: --trial_seeds must be whole numbers, got 1,two"),
+    (["--trial_seeds=1,1"], "error: --trial_seeds must be distinct seeds >= 0, got 1,1"),
     (["--fix=separable"], "error: --fix takes name=value items, e.g. --fix=separable=true,shared_repeats=0; "
                           "got 'separable'"),
     (["--fix=width_first=40"], "error: --fix: width_first=40 is outside the space; width_first is 4 to 16"),

@@ -1,3 +1,4 @@
+import json
 import os
 
 import keras_tuner
@@ -83,3 +84,20 @@ def test_a_search_with_fixes_that_turn_on_conditional_hyperparameters(small_mnis
     assert len({c.learning_rate for c in configs}) > 1 and len({c.augment_scale for c in configs}) > 1
     assert all(c.transition_width in (4, 8) for c in configs)  # 8, or narrowed to fit the budget.
     assert len({c.transition_before_pool for c in configs}) == 2
+
+
+def test_a_trial_scored_on_several_seeds_trains_once_per_seed_and_scores_their_mean(small_mnist, tmp_path):
+    search = make_tuner(tmp_path, small_mnist, max_params=5_000, trial_seeds=(1, 2))
+    trial = search.oracle.create_trial("tuner0")
+    result = search.run_trial(trial)
+    trial_dir = search.get_trial_dir(trial.trial_id)
+    # One training per seed, each in its own folder, with that seed's own score.
+    finals = {}
+    for seed in (1, 2):
+        with open(os.path.join(trial_dir, f"run_seed{seed}", "metrics.json")) as f:
+            finals[seed] = json.load(f)["final_validation_accuracy"]
+        assert result[f"val_accuracy_seed{seed}"] == finals[seed]
+    assert finals[1] != finals[2]  # Two seeds, two different trainings.
+    assert result[tuner.OBJECTIVE.name] == pytest.approx((finals[1] + finals[2]) / 2)
+    with open(os.path.join(trial_dir, "trial.flags")) as f:
+        assert "scored on seeds 1, 2 (mean)" in f.readline()

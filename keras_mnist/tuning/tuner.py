@@ -46,21 +46,28 @@ class TrainingTuner(base_tuner.BaseTuner):
       search_architecture, search_recipe: what to search (see `declare_search_space`).
       epochs_choices: epochs to search per trial (empty: every trial trains --epochs).
       optimizers: the optimizers the searched recipe chooses among.
+      trial_seeds: score each trial by the mean final validation accuracy of one
+        training per seed (empty: one training, of the base flags' seed). Seeds
+        move a small network's score by ~0.1 point, as much as good trials
+        differ, so a one-seed score flatters the luckiest draw (docs/tuning.md).
     """
 
     def __init__(self, oracle, base_flags, max_params, mnist, search_architecture=True,
-                 search_recipe=True, epochs_choices=(), optimizers=DEFAULT_OPTIMIZERS, **kwargs):
+                 search_recipe=True, epochs_choices=(), optimizers=DEFAULT_OPTIMIZERS, trial_seeds=(),
+                 **kwargs):
         super().__init__(oracle, hypermodel=SearchSpace(base_flags, search_architecture, search_recipe,
                                                         max_params=max_params, epochs_choices=epochs_choices,
                                                         optimizers=optimizers),
                          **kwargs)
-        self.max_params, self.mnist = max_params, mnist
+        self.max_params, self.mnist, self.trial_seeds = max_params, mnist, tuple(trial_seeds)
 
-    def trial_config(self, trial):
-        """The parsed training flags of `trial`."""
+    def trial_config(self, trial, seed=None):
+        """The parsed training flags of `trial` (trained with `seed`, when given, in a folder of its own)."""
         flags = self.hypermodel.trial_flags(trial.hyperparameters.copy())
-        flags.update(evaluate_test=False, export=False,
-                     workdir=os.path.join(self.get_trial_dir(trial.trial_id), "run"))
+        run = "run" if seed is None else f"run_seed{seed}"
+        flags.update(evaluate_test=False, export=False, workdir=os.path.join(self.get_trial_dir(trial.trial_id), run))
+        if seed is not None:
+            flags["seed"] = seed
         return config_lib.parse(config_lib.as_argv(flags))
 
     def run_trial(self, trial, *args, **kwargs):
@@ -69,13 +76,20 @@ class TrainingTuner(base_tuner.BaseTuner):
         if params > self.max_params:
             # The space fits every network it gives to the budget: this is a bug, not a candidate.
             raise OverBudget(f"{params:,} trainable parameters > --max_params={self.max_params:,}")
+        scored_on = f", scored on seeds {', '.join(map(str, self.trial_seeds))} (mean)" if self.trial_seeds else ""
         write_flagfile(os.path.join(self.get_trial_dir(trial.trial_id), TRIAL_FLAGFILE), config,
-                       [f"trial {trial.trial_id}: {params:,} trainable parameters"])
+                       [f"trial {trial.trial_id}: {params:,} trainable parameters{scored_on}"])
+        runs = [self.trial_config(trial, seed) for seed in self.trial_seeds] or [config]
+        accuracies = {}
         try:
-            metrics = trainer.train_and_evaluate(config, self.mnist)
+            for run in runs:
+                accuracies[run.seed] = trainer.train_and_evaluate(run, self.mnist)["final_validation_accuracy"]
         except trainer.TrainingDiverged as e:
             raise keras_tuner.errors.FailedTrialError(str(e)) from None
-        return {OBJECTIVE.name: metrics["final_validation_accuracy"], PARAMS_METRIC: float(params)}
+        # With several seeds each one's score is kept beside the mean, in the trial's metrics.
+        per_seed = {f"{OBJECTIVE.name}_seed{seed}": value for seed, value in accuracies.items()}
+        return {OBJECTIVE.name: sum(accuracies.values()) / len(accuracies), PARAMS_METRIC: float(params),
+                **(per_seed if self.trial_seeds else {})}
 
     def on_trial_end(self, trial):
         if trial.status in ("FAILED", "INVALID") and trial.message:
