@@ -95,12 +95,17 @@ def use_search_defaults(flag_values=flags.FLAGS):
         flag_values.set_default(name, value)
 
 
+def _whole_numbers(flag, values, unit=""):
+    """The comma-list flag `flag`'s `values` as integers; a one-line error for any that is not one."""
+    try:
+        return [int(v) for v in values]
+    except ValueError:
+        sys.exit(f"error: --{flag} must be whole numbers{unit}, got {','.join(values)}")
+
+
 def _trial_seeds(values):
     """--trial_seeds as distinct non-negative integers, in order; a one-line error for bad ones."""
-    try:
-        seeds = [int(v) for v in values]
-    except ValueError:
-        sys.exit(f"error: --trial_seeds must be whole numbers, got {','.join(values)}")
+    seeds = _whole_numbers("trial_seeds", values)
     if any(seed < 0 for seed in seeds) or len(set(seeds)) != len(seeds):
         sys.exit(f"error: --trial_seeds must be distinct seeds >= 0, got {','.join(values)}")
     return tuple(seeds)
@@ -113,10 +118,7 @@ def _epochs_choices(values, tuner_kind):
     if tuner_kind == "hyperband":
         sys.exit("error: --epochs_choices is for --tuner=bayesian; Hyperband sets each trial's epochs "
                  "(up to --epochs)")
-    try:
-        choices = sorted({int(v) for v in values})
-    except ValueError:
-        sys.exit(f"error: --epochs_choices must be whole numbers of epochs, got {','.join(values)}")
+    choices = sorted(set(_whole_numbers("epochs_choices", values, unit=" of epochs")))
     if choices[0] < 1:
         sys.exit(f"error: --epochs_choices must be at least 1, got {','.join(values)}")
     return tuple(choices)
