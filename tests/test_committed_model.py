@@ -28,11 +28,14 @@ from conftest import camera_model_digits, plain_interpreter_output_0, renderings
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COMMITTED = os.path.join(REPO, "savedmodels", "reference", "1")
 # Each committed model: its folder, trainable parameters, epochs, the test accuracy it must keep.
-# Both trained on 55,000 images (5,000 held out to fit the softmax temperature); compact
-# measured 99.37 % that way (99.48 % on all 60,000, before calibration existed).
+# All trained on 55,000 images (5,000 held out to fit the softmax temperature); compact
+# measured 99.37 % that way (99.48 % on all 60,000, before calibration existed), tiny 99.45 %
+# (99.36 % on all 60,000).
 MODELS = {"reference": (COMMITTED, 16_848, 20, 0.9940),  # python -m keras_mnist.train --epochs=20 --validation_size=5000
           # python -m keras_mnist.train --flagfile=flags/compact.flags --export_name=compact --validation_size=5000
-          "compact": (os.path.join(REPO, "savedmodels", "compact", "1"), 7_424, 15, 0.9935)}
+          "compact": (os.path.join(REPO, "savedmodels", "compact", "1"), 7_424, 15, 0.9935),
+          # python -m keras_mnist.train --flagfile=flags/tiny.flags --export_name=tiny --validation_size=5000
+          "tiny": (os.path.join(REPO, "savedmodels", "tiny", "1"), 4_732, 20, 0.9940)}
 # Forms measured on all 10,000 test images here (the camera model, on 1,000 crops, is measured
 # by the SDK test below).
 TEST_SET_FORMS = ["keras", "savedmodel", "onnx", "tflite_float32", "tflite_float16", "tflite_int8"]
@@ -151,6 +154,7 @@ def recalibrated(committed, mnist):
     softmax = lambda z: special.softmax(z.astype(np.float64), axis=-1)  # noqa: E731
     return {
         "held_out": len(y_held),
+        "label_smoothing": flags["label_smoothing"],
         "temperature": temperature,
         "model_temperature": calibration.temperature_of(model),
         "trainable_params": models.count_trainable_params(model),
@@ -179,8 +183,12 @@ def test_committed_temperature_refits_to_the_card_and_readme(committed, recalibr
     assert fit["temperature"] == pytest.approx(recalibrated["temperature"], abs=1e-4)
     for key in ("ece_before", "ece_after", "nll_before", "nll_after"):
         assert fit[f"test_{key}"] == pytest.approx(recalibrated[key], abs=2e-5), key
-    # Label smoothing left the raw probabilities underconfident; T fixes most of it on the test set.
-    assert recalibrated["ece_after"] < recalibrated["ece_before"] / 10
+    if recalibrated["label_smoothing"] > 0:
+        # Label smoothing left the raw probabilities underconfident; T fixes most of it on the test set.
+        assert recalibrated["ece_after"] < recalibrated["ece_before"] / 10
+    else:
+        # Trained without it (tiny), the network is calibrated as it is; T must not spoil that.
+        assert recalibrated["ece_before"] < 0.005 and recalibrated["ece_after"] < 0.005
     shown = readme_calibration()[name]
     recomputed = (recalibrated["temperature"], recalibrated["ece_before"], recalibrated["ece_after"])
     assert [as_shown(value, text) for value, text in zip(recomputed, shown)] == list(shown), (name, recomputed)

@@ -59,7 +59,7 @@ def test_failed_onnx_fails_the_export_and_writes_no_version(tmp_path, small_mnis
     assert os.listdir(tmp_path / "m") == []
 
 
-@pytest.mark.parametrize("name", ["reference", "compact"])
+@pytest.mark.parametrize("name", ["reference", "compact", "tiny"])
 def test_committed_onnx_is_at_its_card_accuracy(name, mnist):
     folder = os.path.join(REPO, "savedmodels", name, "1")
     with open(os.path.join(folder, contract.MODEL_CARD_FILENAME)) as f:

@@ -4,7 +4,7 @@ The default recipe's own run, with its export, is tests/test_full_training.py.
 Accuracy is the final epoch's on the 10,000 test images. CI, one machine type,
 checks seed 1 against the bar README claims for the preset on both instruction
 sets (oneDNN's AVX-512 and AVX2 kernels): compact's 99.40 % and quick's 99.42 %,
-each on every seed.
+each on every seed, and tiny's 99.35 % (its seeds 1-3 end at 99.36 % or more).
 """
 
 import json
@@ -23,6 +23,8 @@ CLAIMS = {
     # Seed 1: 99.46 % (AVX-512), 99.55 % (AVX2); issue 20 asks >= 99.42 % on every seed.
     "quick.flags": (18_544, 3, 0.9942),
     "compact.flags": (7_424, 15, 0.9940),
+    # Seed 1: 99.36 % (AVX-512), 99.40 % (AVX2); issue 24's goal, 99.40 % on every seed, is not met.
+    "tiny.flags": (4_732, 20, 0.9935),
 }
 
 
