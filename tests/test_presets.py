@@ -9,12 +9,14 @@ each on every seed, and tiny's 99.35 % (its seeds 1-3 end at 99.36 % or more).
 
 import json
 import os
+import re
 import subprocess
 import sys
 
 import pytest
 
-from keras_mnist import data
+from keras_mnist import config, data
+from keras_mnist.tuning import space
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -43,3 +45,35 @@ def test_preset_holds_its_claim_on_seed_1(flagfile, tmp_path):
     assert metrics["trainable_params"] == params
     assert len(metrics["epochs"]) == epochs
     assert metrics["final_test_accuracy"] >= claim, (flagfile, metrics["final_test_accuracy"])
+
+
+# The searched values of the Muon search's trial 17 (its trial.json; the search is docs/tuning.md's
+# "The Muon search"), the trial flags/tiny.flags was taken from. The fixed ones are the command's --fix.
+TINY_TRIAL = {"convs_after_pool": 3, "width_first": 16, "width_pool": 20, "width_last": 12,
+              "dropout_scale": 0.1, "optimizer": "muon", "muon_learning_rate": 0.018691098529078864,
+              "weight_decay": 0.0, "label_smoothing": 0.0, "augment_rotation": 2.5, "augment_shift": 3.0,
+              "epochs": 20}
+
+
+def documented_muon_search():
+    """(--fix as {name: text}, declare_search_space's arguments) of docs/tuning.md's Muon search command."""
+    with open(os.path.join(REPO, "docs", "tuning.md")) as f:
+        section = f.read().split("## The Muon search", 1)[1]
+    fixes = dict(item.split("=") for item in re.search(r"^\s*FIX=(\S+)$", section, re.M).group(1).split(","))
+    args = dict(re.findall(r"--(\w+)=(\S+)", re.search(r'^\s*ARGS="([^"]+)"', section, re.M).group(1)))
+    return fixes, dict(max_params=int(args["max_params"]), optimizers=tuple(args["optimizers"].split(",")),
+                       epochs_choices=tuple(int(e) for e in args["epochs_choices"].split(",")))
+
+
+def test_tiny_preset_is_a_point_of_the_documented_search():
+    """flags/tiny.flags is what the documented `tune --max_params=5000 ...` trains for its trial 17:
+    the same network (narrowed into the budget by the space) and recipe, the rest the defaults."""
+    fixes, searched = documented_muon_search()
+    hp = space.fixed_hyperparameters(fixes, **searched)
+    assert set(TINY_TRIAL) <= {p.name for p in hp.space if p.__class__.__name__ != "Fixed"}
+    hp.values.update(TINY_TRIAL)
+    trial = config.recipe_flags(config.parse(config.as_argv(space.declare_search_space(hp, **searched))))
+    tiny = config.recipe_flags(config.parse(flagfile=os.path.join(REPO, "flags", "tiny.flags")))
+    assert trial.pop("learning_rate") == pytest.approx(tiny.pop("learning_rate"), rel=1e-5)
+    assert trial == tiny
+    assert space.count_params(tiny) == CLAIMS["tiny.flags"][0] <= searched["max_params"]
