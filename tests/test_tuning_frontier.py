@@ -1,4 +1,5 @@
 import json
+import os
 
 import matplotlib.image
 import pytest
@@ -96,6 +97,17 @@ def test_a_trials_table_draws_the_same_plot_without_the_folders(tmp_path, capsys
     assert capsys.readouterr().out.replace("b.png", "a.png") == from_folder
     assert (frontier.plot(searches, str(tmp_path / "c.png"))
             == frontier.plot({"tune5k": frontier.read_trials(search)}, str(tmp_path / "d.png")))
+
+
+def test_a_table_alone_draws_no_plot(tmp_path, capsys, monkeypatch):
+    """--write_csv without --out writes the table and leaves the default plot (docs/frontier.png) alone."""
+    search = write_search(tmp_path / "tune5k")
+    monkeypatch.chdir(tmp_path)
+    frontier.main([str(search), "--write_csv=t.csv"])
+    assert capsys.readouterr().out.splitlines()[-1] == "4 trials written: t.csv"  # the finished ones
+    assert sorted(os.listdir(tmp_path)) == ["t.csv", "tune5k"]
+    frontier.main([str(search)])
+    assert os.path.isfile(tmp_path / "docs" / "frontier.png")
 
 
 @pytest.mark.parametrize("text, message", [

@@ -12,7 +12,8 @@ frontier (the full-length trials no smaller one beats) as a markdown table.
 Search folders live in runs/, outside git. `--write_csv=docs/trials/NAME.csv`
 keeps a search's trials (size, epochs, score and each trial's flags) in a
 table that can be committed, and a .csv given in place of a folder is read
-back, so the plot can be drawn again without the folders:
+back, so the plot can be drawn again without the folders (`--write_csv` alone
+draws nothing; give `--out` to draw as well):
 
     python -m keras_mnist.tuning.frontier runs/tune5k_muon --write_csv=docs/trials/tune5k_muon.csv
     python -m keras_mnist.tuning.frontier docs/trials/tune5k_muon.csv --out=docs/frontier_muon.png
@@ -272,11 +273,13 @@ def main(argv=None):
     parser = _Parser(prog="python -m keras_mnist.tuning.frontier", description=__doc__.splitlines()[0])
     parser.add_argument("tune_dirs", nargs="+", metavar="TUNE_DIR",
                         help="search folders (tune's --tune_dir), or trials tables (.csv) --write_csv wrote")
-    parser.add_argument("--out", default="docs/frontier.png", help="the plot (PNG)")
-    parser.add_argument("--write_csv", metavar="PATH", help="also write every trial drawn to this table (.csv)")
+    parser.add_argument("--out", help="the plot (PNG); default docs/frontier.png, none with --write_csv alone")
+    parser.add_argument("--write_csv", metavar="PATH", help="write every trial to this table (.csv)")
     parser.add_argument("--title", default="Parameters against validation accuracy")
     args = parser.parse_args(argv)
-    if not args.out.lower().endswith(".png"):
+    if args.out is None and not args.write_csv:
+        args.out = "docs/frontier.png"
+    if args.out and not args.out.lower().endswith(".png"):
         sys.exit(f"error: --out must name a .png file, got {args.out}")
     if args.write_csv and not args.write_csv.lower().endswith(".csv"):
         sys.exit(f"error: --write_csv must name a .csv file, got {args.write_csv}")
@@ -292,11 +295,14 @@ def main(argv=None):
     empty = [label for label, trials in searches.items() if not trials]
     if len(empty) == len(searches):
         sys.exit(f"error: no finished trial in {', '.join(args.tune_dirs)}")
-    plot(searches, args.out, args.title)
+    if args.out:
+        plot(searches, args.out, args.title)
     if args.write_csv:
         write_csv(searches, args.write_csv)
     print(markdown_table(searches))
-    print(f"{sum(map(len, searches.values()))} trials drawn: {args.out}")
+    count = sum(map(len, searches.values()))
+    # A table alone draws nothing: a committed plot is never overwritten by the default --out.
+    print(f"{count} trials drawn: {args.out}" if args.out else f"{count} trials written: {args.write_csv}")
 
 
 if __name__ == "__main__":
