@@ -25,11 +25,11 @@ def test_every_preset_parses_and_names_a_registered_model(flagfile):
 
 
 # Each preset's network and its parameter budget: the reference network, or a
-# smaller one within a budget (compact chosen by hand, tiny by the Muon search).
+# smaller one within a budget (compact chosen by hand, tiny and micro by Muon searches).
 PRESET_PARAMS = {"notebook.flags": (16_848, 16_848), "seed.flags": (16_848, 16_848),
                  "compact.flags": (7_424, 8_000),
                  "quick.flags": (18_544, 20_000),
-                 "tiny.flags": (4_732, 5_000)}
+                 "tiny.flags": (4_732, 5_000), "micro.flags": (1_888, 2_000)}
 
 
 @pytest.mark.parametrize("name", sorted(PRESET_PARAMS))

@@ -33,17 +33,19 @@ TRIAL_FLAGFILE = "trial.flags"
 
 # This project's presets: trainable parameters, final validation accuracy on 10,000
 # held-out training images, seed 1, two threads (compact: 15 epochs, docs/experiments.md;
-# tiny: the Muon search's trial 17 trained again, 20 epochs, docs/tuning.md).
-PRESETS = (("compact.flags", 7_424, 0.9944), ("tiny.flags", 4_732, 0.9935))
+# tiny and micro: the Muon searches' trials 17 and 13 trained again, 20 and 25 epochs, docs/tuning.md).
+PRESETS = (("compact.flags", 7_424, 0.9944), ("tiny.flags", 4_732, 0.9935), ("micro.flags", 1_888, 0.9901))
 # Search trials trained again on other seeds (2 threads, the validation split): (label, parameters,
 # accuracies). A trial's one score is one draw: these show how far it held (docs/tuning.md).
 RERUNS = (("tune5k_fam trial 03", 4_764, (0.9935, 0.9932, 0.9921)),
           ("tune5k_muon trial 17", 4_732, (0.9935, 0.9944, 0.9940)),
-          ("tune5k_muon trial 21", 4_916, (0.9934, 0.9921)))
+          ("tune5k_muon trial 21", 4_916, (0.9934, 0.9921)),
+          ("tune2k_muon trial 13", 1_888, (0.9901, 0.9896, 0.9896)))
 # Where each preset's name goes beside its star.
-_PRESET_LABEL_OFFSETS = {"compact.flags": (6, 8), "tiny.flags": (6, -12)}
+_PRESET_LABEL_OFFSETS = {"compact.flags": (6, 8), "tiny.flags": (6, -12), "micro.flags": (-62, 4)}
 # Where each rerun's label goes (points beside its lowest cross), so that neighbours' labels do not overlap.
-_RERUN_LABEL_OFFSETS = {"tune5k_muon trial 17": (-150, -4), "tune5k_muon trial 21": (8, 4)}
+_RERUN_LABEL_OFFSETS = {"tune5k_muon trial 17": (-150, -4), "tune5k_muon trial 21": (8, 4),
+                        "tune2k_muon trial 13": (8, -14)}
 # The plot's lowest accuracy: trials below it (short Hyperband trials) are counted in the legend.
 FLOOR = 0.97
 # Public results (issue 24's table): single runs, test accuracy, mostly the best epoch.
