@@ -16,8 +16,8 @@ import sys
 
 import pytest
 
-from keras_mnist import config, data
-from keras_mnist.tuning import space
+from keras_mnist import config, data, tune as tune_command
+from keras_mnist.tuning import space, tuner
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -65,13 +65,15 @@ FROM_SEARCH = {
 
 
 def documented_search(heading):
-    """(--fix as {name: text}, declare_search_space's arguments) of the search command under `heading`."""
+    """(--fix as {name: text}, declare_search_space's arguments) of the search command under `heading`,
+    read by the tune command's own parsers."""
     with open(os.path.join(REPO, "docs", "tuning.md")) as f:
         section = f.read().split(heading, 1)[1]
-    fixes = dict(item.split("=") for item in re.search(r"^\s*FIX=(\S+)$", section, re.M).group(1).split(","))
+    fixes = tune_command._fixes(re.search(r"^\s*FIX=(\S+)$", section, re.M).group(1).split(","))
     args = dict(re.findall(r"--(\w+)=(\S+)", re.search(r'^\s*ARGS="([^"]+)"', section, re.M).group(1)))
-    return fixes, dict(max_params=int(args["max_params"]), optimizers=tuple(args["optimizers"].split(",")),
-                       epochs_choices=tuple(int(e) for e in args["epochs_choices"].split(",")))
+    return fixes, dict(max_params=int(args["max_params"]),
+                       optimizers=tuner.check_optimizers(args["optimizers"].split(",")),
+                       epochs_choices=tune_command._epochs_choices(args["epochs_choices"].split(","), args["tuner"]))
 
 
 @pytest.mark.parametrize("flagfile", sorted(FROM_SEARCH))
